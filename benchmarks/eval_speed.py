@@ -1,0 +1,61 @@
+"""Evaluation throughput on this machine: sandboxed code runs and answer scoring.
+
+Prints, side by side with the 2-vs-1 ratio:
+- sandbox: HumanEval canonical solutions run in the sandbox, samples/s with 1 and 2
+  workers;
+- scoring: MATH-500 solutions checked with math-verify, items/s in-process (1) and with
+  2 worker processes (including their start-up, which imports sympy), and GSM8K's
+  regex scoring (single process).
+
+Usage: python benchmarks/eval_speed.py [--n 164] [--data-dir DIR]
+Reads the shared benchmark data (or $IOA_DATA_DIR); writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ioa_agent.evaluation.code_scoring import score_code
+from ioa_agent.evaluation.loaders import load_gsm8k, load_humaneval, load_math500
+from ioa_agent.evaluation.math_scoring import score_gsm8k, score_math_batch
+from ioa_agent.evaluation.sandbox import isolation
+
+
+def _rate(count: int, work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return count / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=164, help="HumanEval samples per setting")
+    parser.add_argument("--data-dir", type=Path, help="shared benchmark folder")
+    args = parser.parse_args()
+
+    humaneval = load_humaneval()
+    pairs = [(p, p.gold) for p in (humaneval * (args.n // len(humaneval) + 1))[: args.n]]
+    score_code(pairs[:4], workers=1)  # warm-up: isolation probe, page cache
+    sandbox = {w: _rate(len(pairs), lambda w=w: score_code(pairs, workers=w)) for w in (1, 2)}
+
+    math = [(p.extra["solution"], p.gold) for p in load_math500(args.data_dir)]
+    scoring = {w: _rate(len(math), lambda w=w: score_math_batch(math, workers=w)) for w in (1, 2)}
+    gsm8k = [(p.extra["solution"], p.gold) for p in load_gsm8k(args.data_dir)]
+    gsm8k_rate = _rate(len(gsm8k), lambda: [score_gsm8k(o, g) for o, g in gsm8k])
+
+    print(f"sandbox isolation: {isolation().mode} (python {isolation().python})")
+    print(f"{'what':<52} {'1 worker':>10} {'2 workers':>10} {'ratio':>7}")
+    rows = [
+        (f"sandbox: HumanEval canonical, {len(pairs)} samples/s", sandbox),
+        (f"math-verify: MATH-500 solutions, {len(math)} items/s", scoring),
+    ]
+    for label, rates in rows:
+        print(f"{label:<52} {rates[1]:>10.1f} {rates[2]:>10.1f} {rates[2] / rates[1]:>6.2f}x")
+    print(f"{f'GSM8K regex scoring, {len(gsm8k)} items/s':<52} {gsm8k_rate:>10.0f}")
+
+
+if __name__ == "__main__":
+    main()

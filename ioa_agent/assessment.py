@@ -1,0 +1,103 @@
+"""Scoring teacher and student on the held-out probes.
+
+P_T(k) is measured like any teacher's accuracy: the teacher solves each probe from
+its text, and its answer is checked against the gold. P_S(k) comes from the student
+(the base model or a round's adapter) generating greedily in batches. Both are stored
+per item; this module turns them into per-module and per-level scores. It does not
+decide anything: the pedagogy functions and the nodes do.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from ioa_agent.items import Item
+from ioa_agent.run import Run
+from ioa_agent.scoring import answers_match, extract_answer
+
+
+def teacher_scores(run: Run, probes: list[Item]) -> dict[str, int]:
+    """1/0 per probe id: does the teacher's own solution match the gold answer."""
+    known = run.store.teacher_answers()
+    rows = []
+    for probe in probes:
+        if probe.id in known:
+            continue
+        solution = run.teacher.solve(probe.prompt)
+        ok = answers_match(solution.answer, probe.answer)
+        rows.append({"item_id": probe.id, "answer": solution.answer, "correct": int(ok)})
+    if rows:
+        run.store.save_teacher_answers(rows)
+        known = run.store.teacher_answers()
+    return {p.id: known[p.id]["correct"] for p in probes}
+
+
+def student_scores(
+    run: Run, round: int, probes: list[Item], progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """1/0 per probe id for the student of `round` (0: the base model); stored once."""
+    done = {r["item_id"]: r["correct"] for r in run.store.assessment(round)}
+    todo = [p for p in probes if p.id not in done]
+    if todo:
+        from ioa_agent.student.generate import generate
+
+        outputs = generate(
+            run.student_model,
+            [p.prompt for p in todo],
+            adapter_dir=run.adapter_dir(round),
+            batch_size=run.config.assess.batch_size,
+            max_new_tokens=run.config.assess.max_new_tokens,
+            progress=progress,
+        )
+        rows = []
+        for probe, out in zip(todo, outputs, strict=True):
+            pred = extract_answer(out)
+            rows.append(
+                {
+                    "item_id": probe.id,
+                    "module": probe.module,
+                    "level": probe.level,
+                    "output": out,
+                    "extracted": pred or "",
+                    "correct": int(answers_match(pred, probe.answer)),
+                }
+            )
+        run.store.save_assessment(round, rows)
+        done.update({r["item_id"]: r["correct"] for r in rows})
+    return {p.id: done[p.id] for p in probes}
+
+
+def per_module(probes: list[Item], scores: dict[str, int]) -> dict[str, float]:
+    """Mean score per module."""
+    acc: dict[str, list[int]] = defaultdict(list)
+    for p in probes:
+        acc[p.module].append(scores[p.id])
+    return {m: sum(v) / len(v) for m, v in sorted(acc.items())}
+
+
+def per_level_ratio(
+    probes: list[Item], student: dict[str, int], teacher: dict[str, int]
+) -> dict[str, dict[str, float]]:
+    """P_S/P_T per module and level (levels as string keys, JSON-plain)."""
+    s: dict[tuple[str, int], list[int]] = defaultdict(list)
+    t: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for p in probes:
+        s[(p.module, p.level)].append(student[p.id])
+        t[(p.module, p.level)].append(teacher[p.id])
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for (module, level), vals in sorted(s.items()):
+        pt = sum(t[(module, level)]) / len(vals)
+        out[module][str(level)] = (sum(vals) / len(vals)) / pt if pt else 0.0
+    return dict(out)
+
+
+def history(run: Run, probes: list[Item]) -> list[dict[str, float]]:
+    """P_S per module at every assessed checkpoint of the student, oldest first."""
+    out = []
+    for r in run.store.assessed_rounds():
+        rows: dict[str, Any] = {row["item_id"]: row["correct"] for row in run.store.assessment(r)}
+        if all(p.id in rows for p in probes):
+            out.append(per_module(probes, rows))
+    return out

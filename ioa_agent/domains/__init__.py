@@ -1,0 +1,1 @@
+"""Built-in domains: knowledge modules, problem generators and exact solvers."""

@@ -1,0 +1,270 @@
+"""The built-in arithmetic domain: its knowledge modules and the exact teacher's tasks.
+
+Nine modules in three categories (arithmetic, fractions, word_problems) with a
+prerequisite DAG and four difficulty levels each. This module draws new problems of a
+module or like a given problem (deterministic from a sha256 of the request), solves a
+problem from its text alone by matching it against every template's phrasings with
+regular expressions (how the teacher's accuracy P_T is measured, so nothing hidden is
+looked up), and rewrites a problem with the Adapter's strategies and variants.
+
+It does not call any model, keep state between calls, or score a student's output
+(`ioa_agent.scoring` does); templates are declared in `arithmetic_templates` and
+`arithmetic_stories`, worked solutions built in `arithmetic_work`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import string
+from collections.abc import Callable, Sequence
+
+from ioa_agent.domains.arithmetic_stories import MONEY, MULTI, ONE, STORY_TEMPLATES, WORD_FIELDS
+from ioa_agent.domains.arithmetic_templates import (
+    ADD,
+    DIV,
+    FRAC,
+    LEVELS,
+    MUL,
+    NUMBER_TEMPLATES,
+    PCT,
+    SUB,
+    Fields,
+    Template,
+)
+from ioa_agent.domains.arithmetic_work import render
+from ioa_agent.items import STRATEGIES, Item, ModuleSpec, Solution
+
+DOMAIN = "arithmetic"
+MODULES: tuple[ModuleSpec, ...] = tuple(
+    ModuleSpec(id=id_, description=text, levels=LEVELS, prerequisites=list(prereqs))
+    for id_, text, prereqs in (
+        (ADD, "Add whole numbers column by column, carrying when a column passes 9.", ()),
+        (SUB, "Subtract whole numbers column by column, borrowing when needed.", (ADD,)),
+        (MUL, "Multiply whole numbers by splitting a factor by place value.", (ADD,)),
+        (
+            DIV,
+            "Divide whole numbers by taking away chunks: an exact quotient or a remainder.",
+            (MUL, SUB),
+        ),
+        (FRAC, "Add two fractions over a common denominator, in lowest terms.", (MUL, DIV)),
+        (PCT, "Find a percent of a number, or what percent one number is of another.", (FRAC, MUL)),
+        (ONE, "Solve a one-step story problem by adding or subtracting.", (ADD, SUB)),
+        (MULTI, "Solve a story problem of two or three steps with equal groups.", (ONE, MUL)),
+        (MONEY, "Solve shopping problems: totals, change, discounts and sale prices.", (PCT, ONE)),
+    )
+)
+TEMPLATES: tuple[Template, ...] = NUMBER_TEMPLATES + STORY_TEMPLATES
+BY_NAME = {t.name: t for t in TEMPLATES}
+MODULE_IDS = tuple(m.id for m in MODULES)
+RENEW_TRIES = 40
+
+_BARE = re.compile(
+    r"(?:what is|compute|calculate|find)?\s*(\d+)\s*([-+×x*÷])\s*(\d+)\s*[?.=]*", re.IGNORECASE
+)
+_BARE_OPS = {"+": "add", "-": "sub", "×": "mul", "x": "mul", "X": "mul", "*": "mul", "÷": "div"}
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    """A phrasing as a regex: number fields match digits, word fields words."""
+    parts: list[str] = []
+    seen: set[str] = set()
+    for literal, name, _, _ in string.Formatter().parse(text):
+        parts.append(re.escape(literal))
+        if name in seen:
+            parts.append(f"(?P={name})")
+        elif name:
+            seen.add(name)
+            parts.append(f"(?P<{name}>{WORD_FIELDS.get(name, r'[0-9]+')})")
+    return re.compile("".join(parts))
+
+
+_PATTERNS: tuple[tuple[Template, int, re.Pattern[str]], ...] = tuple(
+    (tpl, index, _pattern(text))
+    for tpl in TEMPLATES
+    for index, text in (*enumerate(tpl.phrasings), (-1, tpl.plain))
+)
+
+
+def parse(prompt: str) -> tuple[Template, Fields, int | None] | None:
+    """The template, fields and phrasing index (-1: plain, None: bare expression)."""
+    text = " ".join(prompt.split())
+    for tpl, index, pattern in _PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            fields = {k: v if k in WORD_FIELDS else int(v) for k, v in match.groupdict().items()}
+            return tpl, fields, index
+    match = _BARE.fullmatch(text)
+    if match:
+        a, op, b = match.groups()
+        return BY_NAME[_BARE_OPS[op]], {"a": int(a), "b": int(b)}, None
+    return None
+
+
+def solve(prompt: str) -> Solution:
+    """Solve from the text alone; an empty solution when the text is not understood."""
+    try:
+        parsed = parse(prompt)
+        if parsed is None:
+            return Solution(rationale="", answer="")
+        tpl, fields, _ = parsed
+        work = tpl.work(fields)
+    except (ArithmeticError, ValueError, KeyError):
+        return Solution(rationale="", answer="")
+    return Solution(rationale=render(work), answer=work.answer)
+
+
+def _rng(*parts: object) -> random.Random:
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _check_level(level: int) -> None:
+    if not 1 <= level <= LEVELS:
+        raise ValueError(f"level must be 1..{LEVELS}, got {level}")
+
+
+def _distinct(
+    module: str,
+    level: int,
+    n: int,
+    draw: Callable[[], tuple[Template, Fields, str]],
+    exclude: Sequence[str] = (),
+) -> list[Item]:
+    """`n` items with distinct prompts (and distinct numbers while that is easy)."""
+    items: list[Item] = []
+    prompts = {" ".join(p.split()) for p in exclude}
+    numbers: set[tuple[str, tuple[tuple[str, int | str], ...]]] = set()
+    limit = 200 * n + 1000
+    for attempt in range(limit):
+        if len(items) == n:
+            break
+        tpl, fields, phrasing = draw()
+        prompt = phrasing.format(**fields)
+        key = (tpl.name, tuple(sorted((k, v) for k, v in fields.items() if k not in WORD_FIELDS)))
+        if prompt in prompts or (key in numbers and attempt < limit // 2):
+            continue
+        work = tpl.work(fields)
+        items.append(
+            Item(
+                module=module,
+                level=level,
+                prompt=prompt,
+                answer=work.answer,
+                rationale=render(work),
+            )
+        )
+        prompts.add(prompt)
+        numbers.add(key)
+    if len(items) < n:
+        raise ValueError(f"only {len(items)} distinct {module} items at level {level}, not {n}")
+    return items
+
+
+def write_items(module: str, level: int, n: int, seed: int) -> list[Item]:
+    """`n` new items of `module` at `level`, drawn over the templates of that level."""
+    if module not in MODULE_IDS:
+        raise ValueError(f"unknown arithmetic module {module!r}; known: {', '.join(MODULE_IDS)}")
+    _check_level(level)
+    templates = [t for t in TEMPLATES if t.module == module and level in t.levels]
+    rng = _rng("write_items", module, level, n, seed)
+
+    def draw() -> tuple[Template, Fields, str]:
+        tpl = rng.choice(templates)
+        return tpl, tpl.draw(rng, level), rng.choice(tpl.phrasings)
+
+    return _distinct(module, level, n, draw)
+
+
+def synthesize(seed_item: Item, level: int, n: int, seed: int) -> list[Item]:
+    """`n` new items of the seed's module and template at `level`, new numbers and words.
+
+    A seed whose text matches no template gets items of its module instead.
+    """
+    _check_level(level)
+    parsed = parse(seed_item.prompt)
+    if parsed is None:
+        return write_items(seed_item.module, level, n, seed)
+    tpl = parsed[0]
+    rng = _rng("synthesize", seed_item.id, level, n, seed)
+
+    def draw() -> tuple[Template, Fields, str]:
+        return tpl, tpl.draw(rng, level), rng.choice(tpl.phrasings)
+
+    return _distinct(seed_item.module, level, n, draw, exclude=[seed_item.prompt])
+
+
+def _size(fields: Fields) -> int:
+    return max((v for v in fields.values() if isinstance(v, int)), default=0)
+
+
+def _renew(rng: random.Random, target: Template, level: int, old: Fields, smaller: bool) -> Fields:
+    """New numbers for `target` at `level` (not the old ones), keeping the story's words.
+
+    With `smaller`, the first draw whose largest number is below the old largest
+    number, else the draw with the smallest largest number.
+    """
+    words = {k: v for k, v in old.items() if k in WORD_FIELDS and k in target.fields}
+    best: Fields | None = None
+    for _ in range(RENEW_TRIES):
+        fields = target.draw(rng, level) | words
+        if fields == old:
+            continue
+        if best is None or _size(fields) < _size(best):
+            best = fields
+        if not smaller or _size(best) < _size(old):
+            break
+    return best if best is not None else target.draw(rng, level) | words
+
+
+def rewrite(item: Item, strategies: Sequence[str], variant: str) -> Item:
+    """`item` rewritten with `strategies` for a `variant` round, re-solved.
+
+    "cognitive_load" and the "remedial" variant draw smaller numbers one level lower
+    (not below 1); "remedial" also narrows a multi-step story to its single-step
+    sub-skill; "bridging" draws one level higher (not above the top level);
+    "simplification" uses the plain phrasing; the other strategies change the
+    rationale's style. An item whose text matches no template, or cannot be worked
+    (a division by zero), comes back with an empty answer, which fails verification.
+    Unknown strategies or variants raise ValueError.
+    """
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown or variant not in ("standard", "remedial", "bridging"):
+        raise ValueError(f"unknown strategy {unknown} or variant {variant!r}")
+    tag = {"strategy": "+".join(strategies), "variant": variant, "parent": item.id}
+    unsolved = item.model_copy(update=tag | {"rationale": "", "answer": ""})
+    parsed = parse(item.prompt)
+    if parsed is None:
+        return unsolved
+    tpl, fields, index = parsed
+    rng = _rng("rewrite", item.id, list(strategies), variant)
+    lower = variant == "remedial" or "cognitive_load" in strategies
+    level = min(max(item.level + (variant == "bridging") - lower, 1), LEVELS)
+    target = BY_NAME[tpl.narrow] if variant == "remedial" and tpl.narrow else tpl
+    renew = variant != "standard" or "cognitive_load" in strategies
+    if renew:
+        fields = _renew(rng, target, level, fields, smaller=lower)
+    else:
+        fields = target.draw(rng, level) | fields
+    if "simplification" in strategies:
+        prompt = target.plain.format(**fields)
+    elif not renew:
+        prompt = item.prompt
+    elif target is tpl and index is not None and index >= 0:
+        prompt = tpl.phrasings[index].format(**fields)
+    else:
+        prompt = rng.choice(target.phrasings).format(**fields)
+    try:
+        work = target.work(fields)
+    except (ArithmeticError, ValueError, KeyError):
+        return unsolved
+    return Item(
+        module=item.module,
+        level=level,
+        prompt=prompt,
+        answer=work.answer,
+        rationale=render(work, strategies, analogy=rng.randrange(1000)),
+        **tag,
+    )

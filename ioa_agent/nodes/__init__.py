@@ -1,0 +1,1 @@
+"""The graph's nodes, one per file: diagnose, organize, review, adapt, train, assess."""

@@ -1,0 +1,119 @@
+"""Adapt: the Adapter writes this round's training data.
+
+For each module of the step (only the weak ones in a remedial round) at its teaching
+level: the teacher writes seed items, synthesizes J new items per seed (Eq. 1),
+solves each, and rewrites it with the strategies the diagnosis calls for (remedial:
+simpler; a bridged stage also gets one-notch-harder items of the previous stage).
+Every item is verified (the teacher's own solution of the rewritten text must match
+its answer), de-duplicated and checked for probe leakage (pedagogy.adapter); earlier
+stages' data is replayed. The dataset is written atomically once per round; a re-run
+finds it and does nothing. All teacher calls go through the run's cache.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from langgraph.runtime import Runtime
+
+from ioa_agent.display import progress_bar
+from ioa_agent.items import Item, Variant
+from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
+from ioa_agent.pedagogy.identifier import ratio
+from ioa_agent.pedagogy.organizer import pick_replay, replay_count, weak_modules
+from ioa_agent.run import Run, atomic_write_text, derive_seed, sha256_file
+from ioa_agent.scoring import answers_match
+from ioa_agent.state import Context, State
+
+
+def plan_round(run: Run, state: State) -> list[tuple[str, int, Variant]]:
+    """(module, level, variant) triples to teach this round."""
+    cur = state["curriculum"]
+    stage = cur["stages"][cur["stage"]]
+    max_levels = {m.id: m.levels for m in run.store.modules()}
+    if state.get("remedial", 0) > 0:
+        p_t, p_s = state["p_t"], state["p_s"]
+        ratios = {m: ratio(p_s.get(m, 0.0), p_t.get(m, 0.0)) for m in stage["modules"]}
+        weak = weak_modules(stage["modules"], ratios, run.config.organizer.tau_mastery)
+        return [(m, cur["levels"].get(m, 1), "remedial") for m in weak or stage["modules"]]
+    plan: list[tuple[str, int, Variant]] = [
+        (m, cur["levels"].get(m, 1), "standard") for m in stage["modules"]
+    ]
+    if stage["bridge"] and cur["stage"] > 0:
+        for m in cur["stages"][cur["stage"] - 1]["modules"]:
+            level = min(cur["levels"].get(m, 1), max_levels[m])
+            plan.append((m, level, "bridging"))
+    return plan
+
+
+def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str]]:
+    """Candidate items with the teacher's own answer to each, for verification."""
+    cfg = run.config.adapter
+    specs = {m.id: m for m in run.store.modules()}
+    gaps = state["diagnosis"]["gaps"]
+    plan = plan_round(run, state)
+    candidates: list[tuple[Item, str]] = []
+    with progress_bar(f"adapt round {rnd}", len(plan) * cfg.seeds_per_module * cfg.j) as advance:
+        for module, level, variant in plan:
+            strategies = choose_strategies(gaps.get(module, 1.0), variant)
+            seed = derive_seed(run.config.seed, "seed", module, level, variant, rnd)
+            seeds = run.teacher.write_items(specs[module], level, cfg.seeds_per_module, seed)
+            run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
+            for i, seed_item in enumerate(seeds):
+                syn_seed = derive_seed(run.config.seed, "synth", seed_item.id, rnd, i)
+                for item in run.teacher.synthesize(seed_item, level, cfg.j, syn_seed):
+                    solved = run.teacher.solve(item.prompt)
+                    item = item.model_copy(update={"rationale": solved.rationale})
+                    new = run.teacher.rewrite(item, strategies, variant)
+                    candidates.append((new, run.teacher.solve(new.prompt).answer))
+                    advance(1)
+    return candidates
+
+
+def adapt(state: State, runtime: Runtime[Context]) -> State:
+    run = runtime.context.open()
+    rnd = state.get("round", 0) + 1
+    path = run.round_dir(rnd) / "train.jsonl"
+    if path.exists():
+        return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}
+    cfg = run.config.adapter
+    probes = [p.prompt for p in run.store.items("probe")]
+    kept, rejected = filter_items(
+        synthesize(run, state, rnd),
+        probes,
+        answers_match,
+        dup_threshold=cfg.dup_threshold,
+        leak_threshold=cfg.leak_threshold,
+    )
+    run.store.save_items(kept, "train", rnd, run.teacher.model_id)
+
+    stage = state["curriculum"]["stages"][state["curriculum"]["stage"]]["modules"]
+    pool = {i.id: i for i in run.store.items("train", before_round=rnd) if i.module not in stage}
+    k = replay_count(len(kept), run.config.organizer.replay_fraction)
+    replay = [
+        pool[i] for i in pick_replay(list(pool), k, derive_seed(run.config.seed, "replay", rnd))
+    ]
+
+    lines = [
+        json.dumps(
+            {
+                "id": it.id,
+                "module": it.module,
+                "prompt": it.prompt,
+                "completion": it.completion(),
+                "replay": replay_flag,
+            }
+        )
+        for its, replay_flag in ((kept, False), (replay, True))
+        for it in its
+    ]
+    if not lines:
+        raise RuntimeError(
+            f"round {rnd}: no training item survived verification; see the run store"
+        )
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    reasons = Counter(reason for _, reason in rejected)
+    summary = {"round": rnd, "kept": len(kept), "replay": len(replay), "rejected": dict(reasons)}
+    run.store.log_event(f"adapt:{rnd}", "adapt", "data", summary)
+    return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}

@@ -1,0 +1,83 @@
+"""Assess: re-test the student and apply the mastery gate.
+
+Scores the round's student (base model plus this round's adapter) on every module's
+probes, so mastered modules are re-checked for forgetting and the history feeds
+Eq. 3. Then the gate (min P_S/P_T of the stage ≥ τ_mastery) and the budget decide
+where the graph goes (pedagogy.organizer.decide_after_assess); a remedial round also
+raises a module's teaching level once the level below is mastered. Results per item
+go to the run store, once per round.
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from ioa_agent.assessment import per_level_ratio, per_module, student_scores, teacher_scores
+from ioa_agent.display import progress_bar
+from ioa_agent.pedagogy.identifier import gap, ratio
+from ioa_agent.pedagogy.organizer import decide_after_assess, mastery_gate, teaching_level
+from ioa_agent.run import Run, atomic_write_json
+from ioa_agent.state import Context, Curriculum, Decision, State
+
+
+def next_decision(run: Run, state: State, mastered: bool) -> Decision:
+    """Where to go after a stage's gate (also used when a review moves on)."""
+    cfg = run.config
+    cur = state["curriculum"]
+    p_t, p_s = state["p_t"], state["p_s"]
+    return decide_after_assess(
+        mastered=mastered,
+        more_stages=cur["stage"] + 1 < len(cur["stages"]),
+        remedial_used=state.get("remedial", 0),
+        max_remedial=cfg.organizer.max_remedial,
+        gaps_remain=any(gap(p_t[m], p_s.get(m, 0.0)) > cfg.identifier.tau_gap for m in p_t),
+        budget_left=state.get("round", 0) < cfg.max_rounds,
+        cycles_left=state.get("cycle", 0) < cfg.max_cycles,
+    )
+
+
+def assess(state: State, runtime: Runtime[Context]) -> State:
+    run = runtime.context.open()
+    tau = run.config.organizer.tau_mastery
+    rnd = state["round"]
+    probes = run.store.items("probe")
+    teacher = teacher_scores(run, probes)
+    with progress_bar(f"assess student (round {rnd})", len(probes)) as advance:
+        student = student_scores(run, rnd, probes, advance)
+    p_s = per_module(probes, student)
+    level_ratios = per_level_ratio(probes, student, teacher)
+    cur = state["curriculum"]
+    stage = cur["stages"][cur["stage"]]["modules"]
+    ratios = {m: ratio(p_s[m], state["p_t"][m]) for m in p_s}
+    mastered = mastery_gate(stage, ratios, tau)
+    update: State = {**state, "p_s": p_s, "level_ratios": level_ratios}
+    decision = next_decision(run, update, mastered)
+
+    remedial = state.get("remedial", 0)
+    levels = dict(cur["levels"])
+    if decision == "adapt":
+        remedial += 1
+        max_levels = {m.id: m.levels for m in run.store.modules()}
+        for m in stage:
+            by_level = {int(k): v for k, v in level_ratios.get(m, {}).items()}
+            levels[m] = teaching_level(by_level, max_levels[m], tau, current=levels.get(m))
+
+    summary = {
+        "round": rnd,
+        "stage": cur["stage"],
+        "modules": stage,
+        "mastered": mastered,
+        "decision": decision,
+        "p_s": p_s,
+        "ratios": ratios,
+        "levels": levels,
+    }
+    atomic_write_json(run.dir / "assess" / f"{rnd:04d}.json", summary)
+    run.store.log_event(f"assess:{rnd}", "assess", "gate", summary)
+    return {
+        "p_s": p_s,
+        "level_ratios": level_ratios,
+        "remedial": remedial,
+        "curriculum": Curriculum(**{**cur, "levels": levels}),
+        "decision": decision,
+    }

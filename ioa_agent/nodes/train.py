@@ -1,0 +1,55 @@
+"""Train: LoRA SFT of the student on this round's data, in a subprocess.
+
+Continues the previous round's adapter (or starts one on the base model), so the
+curriculum accumulates; each round's adapter is kept under its round directory. The
+work happens in `python -m ioa_agent.student.train` (or `accelerate launch` when the
+config says so); the adapter is written atomically, and a re-run that finds it skips
+training. This node does not score anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langgraph.runtime import Runtime
+
+from ioa_agent.run import sha256_file
+from ioa_agent.state import Context, State
+
+
+def train(state: State, runtime: Runtime[Context]) -> State:
+    from ioa_agent.student.train import TrainJob, run_training
+
+    run = runtime.context.open()
+    rnd = state["round"]
+    data = Path(state["data"]["path"])
+    if sha256_file(data) != state["data"]["sha256"]:
+        raise RuntimeError(f"{data} changed since it was written; delete it to regenerate")
+    out = run.adapter_dir(rnd)
+    cfg = run.config.train
+    previous = run.adapter_dir(rnd - 1) if rnd > 1 else None
+    job = TrainJob(
+        base_model=str(run.student_model),
+        data_path=str(data),
+        init_adapter=str(previous) if previous else None,
+        output_dir=str(out),
+        lora_r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.target_modules,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler=cfg.lr_scheduler,
+        warmup_ratio=cfg.warmup_ratio,
+        max_steps=cfg.steps_per_round,
+        batch_size=cfg.batch_size,
+        grad_accum=cfg.grad_accum,
+        max_length=cfg.max_length,
+        seed=run.config.seed + rnd,
+        launcher=cfg.launcher,
+        accelerate_config=cfg.accelerate_config,
+    )
+    metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log")
+    weights = out / "adapter_model.safetensors"
+    summary = {k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime", "examples")}
+    run.store.log_event(f"train:{rnd}", "train", "train", {"round": rnd, **summary})
+    return {"adapter": {"path": str(out), "sha256": sha256_file(weights)}}

@@ -1,0 +1,72 @@
+"""The graph state and the per-run context handed to every node.
+
+`State` is what LangGraph checkpoints after every node: JSON-plain values only (ids,
+scores, the curriculum, counters, artifact paths and hashes), bounded by the number
+of modules, never by the amount of data. Items, assessments and adapters live in the
+run store and the run directory. `Context` is not checkpointed: it only tells nodes
+where the run lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from ioa_agent.run import Run
+
+Decision = Literal["organize", "adapt", "review", "diagnose", "end"]
+"""Where the graph goes next; set by assess and review, read by the routers."""
+
+
+class Stage(TypedDict):
+    modules: list[str]
+    bridge: bool
+
+
+class Curriculum(TypedDict):
+    cycle: int
+    stages: list[Stage]
+    stage: int
+    levels: dict[str, int]
+
+
+class Artifact(TypedDict):
+    path: str
+    sha256: str
+
+
+class ReviewOutcome(TypedDict, total=False):
+    action: Literal["approve", "reject", "edit", "move_on"]
+    feedback: str
+    auto: bool
+    escalation: bool
+
+
+class State(TypedDict, total=False):
+    cycle: int
+    round: int
+    remedial: int
+    p_t: dict[str, float]
+    p_s: dict[str, float]
+    level_ratios: dict[str, dict[str, float]]
+    diagnosis: dict
+    curriculum: Curriculum
+    feedback: list[str]
+    review: ReviewOutcome
+    data: Artifact
+    adapter: Artifact
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the run lives; nodes open the config and store from here."""
+
+    run_dir: str
+
+    def open(self) -> Run:
+        from ioa_agent.run import open_run
+
+        return open_run(Path(self.run_dir))

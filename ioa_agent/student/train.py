@@ -1,0 +1,326 @@
+"""One LoRA SFT round of the student, run in a subprocess.
+
+The parent side (`run_training`) writes a `TrainJob` as JSON next to the output
+folder, starts `python -m ioa_agent.student.train JOB.json` (or the same module under
+`accelerate launch`), streams its output, and returns the metrics the child wrote.
+The child side (`main`) trains with TRL's `SFTTrainer` on a conversational
+prompt-completion dataset, so the loss covers the completion only, with a fresh LoRA
+adapter or one continued from the previous round, and saves the adapter atomically:
+into `<output_dir>.tmp`, then renamed to `<output_dir>`, with `metrics.json` inside.
+An output folder holding `metrics.json` is complete, and asking for it again trains
+nothing.
+
+This module does not choose data, schedule rounds, merge adapters or evaluate.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from trl import SFTTrainer
+
+METRICS_FILE = "metrics.json"
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+_PR_SET_PDEATHSIG = 1
+
+
+class TrainJob(BaseModel):
+    """Everything one training subprocess needs; JSON-plain so it can be written to disk."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field(description="Local Hugging Face folder of the base student.")
+    data_path: str = Field(description='JSONL, one {"prompt": str, "completion": str} a line.')
+    init_adapter: str | None = Field(
+        default=None, description="Adapter to continue training (the previous round's), or null."
+    )
+    output_dir: str = Field(description="Folder the trained adapter and metrics.json end up in.")
+    lora_r: int = Field(default=16, gt=0)
+    lora_alpha: int = Field(default=32, gt=0)
+    lora_dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+    learning_rate: float = Field(default=1e-4, gt=0.0)
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = Field(default=0.03, ge=0.0, lt=1.0)
+    max_steps: int = Field(gt=0, description="Optimizer steps of this round.")
+    batch_size: int = Field(default=8, gt=0, description="Examples per device per micro-batch.")
+    grad_accum: int = Field(default=1, gt=0)
+    max_length: int = Field(default=128, gt=0, description="Tokens per example, prompt included.")
+    seed: int = 0
+    launcher: Literal["python", "accelerate"] = "python"
+    accelerate_config: str | None = Field(
+        default=None, description="`accelerate launch --config_file` value; null for its default."
+    )
+
+
+def load_examples(data_path: Path) -> list[dict[str, str]]:
+    """The `{"prompt", "completion"}` rows of a JSONL file."""
+    rows: list[dict[str, str]] = []
+    with open(data_path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
+                raise ValueError(
+                    f"{data_path}:{number}: need string fields 'prompt' and 'completion'"
+                )
+            rows.append({"prompt": row["prompt"], "completion": row["completion"]})
+    if not rows:
+        raise ValueError(f"{data_path} holds no training examples")
+    return rows
+
+
+def build_trainer(job: TrainJob, callbacks: list[Any] | None = None) -> SFTTrainer:
+    """The `SFTTrainer` for `job`: data prepared (labels -100 outside the completion), LoRA on."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    set_seed(job.seed)  # before the LoRA matrices are initialised
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    tokenizer = AutoTokenizer.from_pretrained(job.base_model)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(job.base_model, dtype=torch.float32)
+    if job.init_adapter:
+        model = PeftModel.from_pretrained(model, job.init_adapter, is_trainable=True)
+    else:
+        lora = LoraConfig(
+            r=job.lora_r,
+            lora_alpha=job.lora_alpha,
+            lora_dropout=job.lora_dropout,
+            target_modules=list(job.target_modules),
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lora)
+
+    rows = load_examples(Path(job.data_path))
+    dataset = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": row["prompt"]}],
+                "completion": [{"role": "assistant", "content": row["completion"]}],
+            }
+            for row in rows
+        ]
+    )
+    args = SFTConfig(
+        output_dir=job.output_dir + ".tmp",
+        max_steps=job.max_steps,
+        per_device_train_batch_size=job.batch_size,
+        gradient_accumulation_steps=job.grad_accum,
+        learning_rate=job.learning_rate,
+        lr_scheduler_type=job.lr_scheduler,
+        warmup_steps=job.warmup_ratio,  # a float below 1 is a ratio of max_steps
+        max_length=job.max_length,
+        completion_only_loss=True,
+        packing=False,
+        gradient_checkpointing=False,  # TRL turns it on by default; small students do not need it
+        bf16=bf16,
+        fp16=False,
+        use_cpu=not cuda,
+        seed=job.seed,
+        data_seed=job.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+
+
+def train(job: TrainJob) -> dict[str, Any]:
+    """Train `job` in this process, save the adapter atomically, return its metrics."""
+    import datasets
+    import transformers
+    from transformers import PrinterCallback, TrainerCallback
+
+    output = Path(job.output_dir)
+    done = _read_metrics(output)
+    if done is not None:
+        print(f"adapter already complete at {output}", flush=True)
+        return done
+
+    losses: list[float] = []
+
+    class _Progress(TrainerCallback):
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
+        ) -> None:
+            if not logs or "loss" not in logs or not state.is_world_process_zero:
+                return
+            losses.append(float(logs["loss"]))
+            rate = logs.get("learning_rate", 0.0)
+            print(
+                f"step {state.global_step}/{state.max_steps} loss {logs['loss']:.4f} lr {rate:.3g}",
+                flush=True,
+            )
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    trainer = build_trainer(job, callbacks=[_Progress()])
+    trainer.remove_callback(PrinterCallback)  # _Progress prints one line per step instead
+    examples = len(trainer.train_dataset)
+    print(
+        f"training {job.max_steps} steps on {examples} examples from {job.base_model}", flush=True
+    )
+    staging = Path(job.output_dir + ".tmp")
+    if trainer.is_world_process_zero() and staging.exists():
+        shutil.rmtree(staging)  # a crashed run's leftovers
+    result = trainer.train()
+    trainer.save_model(str(staging))  # every rank: sharded setups gather weights here
+    metrics = {
+        "steps": int(trainer.state.global_step),
+        "final_loss": losses[-1] if losses else None,
+        "losses": losses,
+        "train_loss": float(result.training_loss),
+        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
+        "seconds_per_step": float(result.metrics.get("train_runtime", 0.0))
+        / max(1, int(trainer.state.global_step)),
+        "examples": examples,
+        "base_model": job.base_model,
+        "init_adapter": job.init_adapter,
+    }
+    if trainer.is_world_process_zero():
+        (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        if output.exists():  # incomplete (no metrics.json): never a finished adapter
+            shutil.rmtree(output)
+        staging.rename(output)
+        print(f"saved adapter to {output}", flush=True)
+    trainer.accelerator.wait_for_everyone()
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Subprocess entry: `python -m ioa_agent.student.train JOB.json`."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m ioa_agent.student.train JOB.json", file=sys.stderr)
+        return 2
+    job = TrainJob.model_validate_json(Path(args[0]).read_text(encoding="utf-8"))
+    train(job)
+    return 0
+
+
+def run_training(job: TrainJob, log_path: Path | None = None) -> dict[str, Any]:
+    """Train `job` in a subprocess and return its metrics; a finished adapter is reused.
+
+    The child's output goes to `log_path` (appended) when given, else to stdout. The
+    child is killed if this process dies (Linux), and a failure raises `RuntimeError`
+    with the last lines it printed.
+    """
+    output = Path(job.output_dir)
+    done = _read_metrics(output)
+    if done is not None:
+        return done
+    output.parent.mkdir(parents=True, exist_ok=True)
+    job_path = output.parent / f"{output.name}.job.json"
+    _write_atomic(job_path, job.model_dump_json(indent=2))
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")] if p
+    )
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    log = open(log_path, "a", encoding="utf-8") if log_path is not None else None  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(
+            launch_command(job, job_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env=env,
+            start_new_session=False,
+            preexec_fn=_die_with_parent() if sys.platform.startswith("linux") else None,
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                tail.append(line.rstrip("\n"))
+                (log or sys.stdout).write(line)
+                (log or sys.stdout).flush()
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    finally:
+        if log is not None:
+            log.close()
+    if code != 0:
+        lines = "\n".join(tail)
+        raise RuntimeError(f"training {output} failed with exit code {code}; last output:\n{lines}")
+    metrics = _read_metrics(output)
+    if metrics is None:
+        raise RuntimeError(f"training exited cleanly but left no {METRICS_FILE} in {output}")
+    return metrics
+
+
+def launch_command(job: TrainJob, job_path: Path) -> list[str]:
+    """The argv that runs `job_path` with the job's launcher."""
+    module = ["-m", "ioa_agent.student.train", str(job_path)]
+    if job.launcher == "python":
+        return [sys.executable, *module]
+    config = ["--config_file", job.accelerate_config] if job.accelerate_config else []
+    return [sys.executable, "-m", "accelerate.commands.launch", *config, *module]
+
+
+def _die_with_parent() -> Callable[[], None]:
+    """A `preexec_fn` that makes the child get SIGKILL when its parent dies (Linux prctl)."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _read_metrics(output: Path) -> dict[str, Any] | None:
+    path = output / METRICS_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

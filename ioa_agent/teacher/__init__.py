@@ -1,0 +1,1 @@
+"""Teachers: the Teacher protocol and its implementations."""

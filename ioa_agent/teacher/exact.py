@@ -1,0 +1,39 @@
+"""The exact arithmetic teacher: a Teacher that needs no model and is always right.
+
+It implements the `Teacher` protocol for the built-in arithmetic domain by delegating
+to `ioa_agent.domains.arithmetic`: modules with prerequisites, deterministic problem
+writing and synthesis, solving from the problem text alone, and rewriting with the
+Adapter's strategies. It makes no network calls and keeps no state, so it serves
+offline runs, tests and the demo. It does not know any other domain.
+"""
+
+from __future__ import annotations
+
+from ioa_agent.domains import arithmetic
+from ioa_agent.items import Item, ModuleSpec, Solution, Strategy, Variant
+
+
+class ArithmeticTeacher:
+    """Teacher of the built-in arithmetic domain, computed exactly."""
+
+    model_id = "builtin/arithmetic-exact"
+
+    def decompose(self, domain: str) -> list[ModuleSpec]:
+        if domain != arithmetic.DOMAIN:
+            raise ValueError(
+                f"the exact teacher only knows the {arithmetic.DOMAIN!r} domain, "
+                f"not {domain!r}; use an LLM teacher for other domains"
+            )
+        return [m.model_copy(deep=True) for m in arithmetic.MODULES]
+
+    def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
+        return arithmetic.write_items(module.id, level, n, seed)
+
+    def synthesize(self, seed_item: Item, level: int, n: int, seed: int) -> list[Item]:
+        return arithmetic.synthesize(seed_item, level, n, seed)
+
+    def solve(self, prompt: str) -> Solution:
+        return arithmetic.solve(prompt)
+
+    def rewrite(self, item: Item, strategies: list[Strategy], variant: Variant) -> Item:
+        return arithmetic.rewrite(item, strategies, variant)

@@ -1,0 +1,93 @@
+"""The command line: review pauses and answers, status, and clear errors (exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import tiny_config, write_config
+
+from ioa_agent.cli import main
+from ioa_agent.run import find_run
+from ioa_agent.runner import snapshot
+
+
+def test_review_pauses_and_is_answered(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(
+        tmp_path / "cfg.yaml",
+        tiny_config(tiny_model, review="required", max_rounds=1),
+    )
+    assert main(["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "r"]) == 0
+    run = find_run(tmp_path, "r")
+    snap = snapshot(run)
+    assert snap.next == ("review",) and snap.interrupt["kind"] == "plan"
+    assert not (tmp_path / "r" / "rounds").exists()  # nothing taught before approval
+    first = snap.interrupt["stages"]
+
+    # showing the pending step changes nothing
+    assert main(["review", "r", "--runs", str(tmp_path)]) == 0
+    assert '"kind": "plan"' in capsys.readouterr().out
+
+    # a bad edit is refused, and the run is untouched
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"stages": [{"modules": ["arithmetic/nope"]}]}))
+    assert main(["review", "r", "--runs", str(tmp_path), "--edit", str(bad)]) == 2
+    assert "unknown module" in capsys.readouterr().err
+    assert main(["review", "r", "--runs", str(tmp_path), "--reject", "make it fun"]) == 2
+    assert snapshot(run).values == snap.values
+
+    # reject with feedback: the organizer re-plans and asks again
+    assert main(["review", "r", "--runs", str(tmp_path), "--reject", "split"]) == 0
+    again = snapshot(run).interrupt
+    head = first[0]["modules"]
+    assert again["stages"][0]["modules"] == head[:1]
+    assert len(again["stages"]) == len(first) + len(head) - 1
+
+    # an edited plan is validated and taught
+    module = again["stages"][0]["modules"][0]
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"stages": [{"modules": [module]}], "levels": {module: 2}}))
+    assert main(["review", "r", "--runs", str(tmp_path), "--edit", str(plan)]) == 0
+    snap = snapshot(run)
+    assert snap.done
+    assert snap.values["curriculum"]["levels"][module] == 2
+    kinds = [e["payload"]["answer"]["action"] for e in run.store.events("review")]
+    assert kinds == ["reject", "edit"]
+    data = (tmp_path / "r" / "rounds" / "0001" / "train.jsonl").read_text()
+    assert module in data
+
+    assert main(["status", "r", "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "run r: done" in out and "teacher:" in out
+    assert main(["status", "--runs", str(tmp_path)]) == 0
+    assert "r  done" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_with_exit_2(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organizer:\n  tau_mastery: 2\n")
+    assert main(["run", "--config", str(bad), "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "organizer.tau_mastery" in err and err.count("\n") == 1
+
+    missing = write_config(tmp_path / "m.yaml", tiny_config(tmp_path / "no-model"))
+    assert main(["run", "--config", str(missing), "--runs", str(tmp_path / "runs")]) == 2
+    assert "no-model" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # nothing created
+
+    for cmd in (["resume", "nope"], ["status", "nope"], ["review", "nope", "--approve"]):
+        assert main([*cmd, "--runs", str(tmp_path)]) == 2
+        assert "unknown run `nope`" in capsys.readouterr().err
+
+    good = write_config(tmp_path / "g.yaml", tiny_config(tiny_model))
+    (tmp_path / "runs2" / "taken").mkdir(parents=True)
+    assert (
+        main(["run", "--config", str(good), "--runs", str(tmp_path / "runs2"), "--name", "taken"])
+        == 2
+    )
+    assert "already exists" in capsys.readouterr().err

@@ -1,0 +1,167 @@
+"""The whole loop through real parts: real SQLite, the exact teacher, a tiny real student.
+
+A run goes to the end; a run killed with SIGKILL during `train` or `adapt` and then
+resumed ends with the same decisions and data as an uninterrupted one, with no
+teacher call repeated and no item lost or duplicated; checkpoints stay small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import tiny_config, write_config
+
+from ioa_agent.cli import main
+from ioa_agent.run import find_run, sha256_file
+from ioa_agent.runner import snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fingerprint(run_dir: Path) -> dict[str, Any]:
+    """What must not depend on a crash: decisions, data, items and scores."""
+    run = find_run(run_dir.parent, run_dir.name)
+    events = []
+    for e in run.store.events():
+        payload = {
+            k: v for k, v in e["payload"].items() if k not in ("train_runtime", "final_loss")
+        }
+        events.append((e["key"], e["kind"], payload))
+    data = {p.parent.name: sha256_file(p) for p in sorted(run_dir.glob("rounds/*/train.jsonl"))}
+    items = sorted(
+        (r["role"], r["round"], r["id"])
+        for r in run.store.db.query("select role, round, id from items")
+    )
+    scores = sorted(
+        (r["round"], r["item_id"], r["correct"])
+        for r in run.store.db.query("select round, item_id, correct from assessments")
+    )
+    return {"events": events, "data": data, "items": items, "scores": scores}
+
+
+def assert_no_repeated_teacher_calls(run_dir: Path) -> dict[str, int]:
+    usage = find_run(run_dir.parent, run_dir.name).store.teacher_usage()
+    assert usage["calls"] > 0
+    assert usage["calls"] == usage["distinct"], usage
+    return usage
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run, the yardstick for the crash tests."""
+    root = tmp_path_factory.mktemp("runs")
+    cfg = write_config(root / "cfg.yaml", tiny_config(tiny_model))
+    assert main(["run", "--config", str(cfg), "--runs", str(root), "--name", "ref"]) == 0
+    return root / "ref"
+
+
+def test_full_run_completes(reference: Path) -> None:
+    snap = snapshot(find_run(reference.parent, "ref"))
+    assert snap.done and snap.interrupt is None
+    v = snap.values
+    assert v["round"] == 2 and v["decision"] == "end"
+    run = find_run(reference.parent, "ref")
+    assert run.store.assessed_rounds() == [0, 1, 2]
+    for rnd in (1, 2):
+        assert (reference / "rounds" / f"{rnd:04d}" / "adapter" / "metrics.json").is_file()
+        assert (reference / "rounds" / f"{rnd:04d}" / "train.jsonl").stat().st_size > 0
+    kinds = [e["kind"] for e in run.store.events()]
+    assert kinds[0] == "diagnosis" and "gate" in kinds and "train" in kinds
+    # every probe was scored for the teacher (P_T measured, not assumed)
+    probes = run.store.items("probe")
+    assert len(run.store.teacher_answers()) == len(probes) == 9 * 4 * 2
+    assert_no_repeated_teacher_calls(reference)
+
+
+def test_checkpoints_stay_small_and_hold_no_data(reference: Path) -> None:
+    run = find_run(reference.parent, "ref")
+    state = snapshot(run).values
+    assert len(json.dumps(state)) < 64 * 1024
+    prompts = [p.prompt for p in run.store.items("probe")] + [
+        i.prompt for i in run.store.items("train")
+    ]
+    with sqlite3.connect(reference / "graph.db") as conn:
+        blobs = [r[0] for r in conn.execute("select checkpoint from checkpoints")]
+        blobs += [r[0] for r in conn.execute("select value from writes")]
+    assert blobs and max(len(b) for b in blobs) < 64 * 1024
+    joined = b"".join(bytes(b) for b in blobs)
+    assert not any(p.encode() in joined for p in prompts[:50])
+
+
+def spawn(args: list[str], log: Path, prelude: str = "") -> subprocess.Popen:
+    code = prelude + "\nimport sys\nfrom ioa_agent.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        stdout=open(log, "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def test_sigkill_during_train_then_resume(
+    reference: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path / "cfg.yaml", tiny_config(tiny_model))
+    proc = spawn(
+        ["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "b"], tmp_path / "log"
+    )
+    train_log = tmp_path / "b" / "rounds" / "0001" / "train.log"
+    deadline = time.time() + 300
+    while not train_log.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert train_log.exists(), (tmp_path / "log").read_text()
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    assert not (tmp_path / "b" / "rounds" / "0001" / "adapter" / "metrics.json").exists()
+    assert snapshot(find_run(tmp_path, "b")).next == ("train",)
+
+    assert main(["resume", "b", "--runs", str(tmp_path)]) == 0
+    assert snapshot(find_run(tmp_path, "b")).done
+    assert fingerprint(tmp_path / "b") == fingerprint(reference)
+    assert_no_repeated_teacher_calls(tmp_path / "b")
+
+
+CRASH_IN_ADAPT = """
+import os, signal
+from ioa_agent.teacher import exact
+_rewrite = exact.ArithmeticTeacher.rewrite
+_calls = [0]
+def rewrite(self, *args, **kwargs):
+    _calls[0] += 1
+    if _calls[0] > 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _rewrite(self, *args, **kwargs)
+exact.ArithmeticTeacher.rewrite = rewrite
+"""
+
+
+def test_sigkill_during_adapt_then_resume(
+    reference: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path / "cfg.yaml", tiny_config(tiny_model))
+    args = ["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "c"]
+    proc = spawn(args, tmp_path / "log", prelude=CRASH_IN_ADAPT)
+    assert proc.wait(timeout=300) == -signal.SIGKILL, (tmp_path / "log").read_text()
+    run = find_run(tmp_path, "c")
+    assert snapshot(run).next == ("adapt",)
+    assert not (tmp_path / "c" / "rounds" / "0001" / "train.jsonl").exists()
+    before = run.store.teacher_usage()["calls"]
+    assert before > 0
+
+    assert main(["resume", "c", "--runs", str(tmp_path)]) == 0
+    assert snapshot(find_run(tmp_path, "c")).done
+    assert fingerprint(tmp_path / "c") == fingerprint(reference)
+    usage = assert_no_repeated_teacher_calls(tmp_path / "c")
+    assert usage["calls"] == assert_no_repeated_teacher_calls(reference)["calls"]

@@ -1,0 +1,184 @@
+"""Organizer maths on hand-computed cases."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ioa_agent.pedagogy.organizer import (
+    apply_zpd,
+    decide_after_assess,
+    mastery_gate,
+    pick_replay,
+    replay_count,
+    teaching_level,
+    topological_stages,
+    weak_modules,
+)
+
+EDGES = {("a", "b"): 1.0, ("b", "c"): 0.5, ("x", "d"): 0.9, ("a", "d"): 0.4}
+
+
+def test_topological_stages_layers():
+    # a has no target prerequisite; b and d wait for a (x is no target, so it does not
+    # block d); c waits for b
+    assert topological_stages(["d", "c", "b", "a"], EDGES, set()) == [["a"], ["b", "d"], ["c"]]
+    # edges may also be a plain list of pairs
+    assert topological_stages(["a", "b"], [("a", "b")]) == [["a"], ["b"]]
+
+
+def test_topological_stages_mastered_prerequisite_does_not_block():
+    # a is a target but already mastered, so b and d need not wait for it
+    assert topological_stages(["a", "b", "c", "d"], EDGES, {"a"}) == [["a", "b", "d"], ["c"]]
+    assert topological_stages([], EDGES) == []
+
+
+def test_topological_stages_cycle_raises():
+    with pytest.raises(ValueError, match="cycle"):
+        topological_stages(["a", "b"], [("a", "b"), ("b", "a")])
+
+
+def test_zpd_split_and_bridge():
+    p_s = {"a": 0.8, "b": 0.7, "c": 0.4, "d": 0.6}
+    # [a] mean 0.8 -> the next stage needs >= 0.85*0.8 = 0.68
+    # [b, c, d] mean (0.7+0.4+0.6)/3 = 0.567 < 0.68 -> split by P_S: [b, d] | [c]
+    # [b, d] mean 0.65 < 0.68 -> split: [b] | [d]
+    # [b] 0.7 >= 0.68 ok; [d] 0.6 >= 0.85*0.7 = 0.595 ok
+    # [c] 0.4 < 0.85*0.6 = 0.51 and cannot split -> bridge
+    assert apply_zpd([["a"], ["b", "c", "d"]], p_s) == [
+        {"modules": ["a"], "bridge": False},
+        {"modules": ["b"], "bridge": False},
+        {"modules": ["d"], "bridge": False},
+        {"modules": ["c"], "bridge": True},
+    ]
+
+
+def test_zpd_within_reach_is_unchanged():
+    # [a] 0.5 -> needs >= 0.425; [b, c] mean (0.5 + 0.4)/2 = 0.45 ok; [d] 0.4 >= 0.3825 ok
+    p_s = {"a": 0.5, "b": 0.5, "c": 0.4, "d": 0.4}
+    assert apply_zpd([["a"], ["c", "b"], ["d"]], p_s) == [
+        {"modules": ["a"], "bridge": False},
+        {"modules": ["b", "c"], "bridge": False},
+        {"modules": ["d"], "bridge": False},
+    ]
+    # a larger tau_zpd tolerates a larger drop: 0.2 >= (1 - 0.7)*0.5 = 0.15
+    assert apply_zpd([["a"], ["z"]], {"a": 0.5, "z": 0.2}, tau_zpd=0.7)[1]["bridge"] is False
+    assert apply_zpd([["a"], ["z"]], {"a": 0.5, "z": 0.2})[1]["bridge"] is True
+
+
+def test_zpd_current_mean_zero_passes_anything():
+    assert apply_zpd([["a"], ["b", "c"]], {"a": 0.0, "b": 0.0, "c": 0.0}) == [
+        {"modules": ["a"], "bridge": False},
+        {"modules": ["b", "c"], "bridge": False},
+    ]
+    assert apply_zpd([], {}) == []
+
+
+def test_zpd_odd_split_puts_the_extra_module_in_the_easier_half():
+    # [a] 1.0 -> needs >= 0.85; [p, q, r] mean 0.5 fails
+    # ranked by P_S: p 0.9, q 0.9, r 0.0 (p before q by id) -> [p, q] | [r]
+    # [p, q] 0.9 >= 0.85 ok; [r] 0 < 0.765 -> bridge
+    got = apply_zpd([["a"], ["r", "q", "p"]], {"a": 1.0, "p": 0.9, "q": 0.9, "r": 0.0})
+    assert got == [
+        {"modules": ["a"], "bridge": False},
+        {"modules": ["p", "q"], "bridge": False},
+        {"modules": ["r"], "bridge": True},
+    ]
+
+
+def test_teaching_level():
+    # lowest level with ratio < 0.9 is 2
+    assert teaching_level({1: 0.95, 2: 0.5, 3: 0.2}, 3) == 2
+    # all mastered -> the top level
+    assert teaching_level({1: 0.95, 2: 0.91, 3: 0.9}, 3) == 3
+    # a missing level counts as unmastered
+    assert teaching_level({1: 0.95}, 3) == 2
+    assert teaching_level({}, 3) == 1
+    assert teaching_level({1: 0.5}, 1) == 1
+
+
+def test_teaching_level_rises_one_at_a_time():
+    ratios = {1: 0.95, 2: 0.95, 3: 0.1, 4: 0.0}
+    # uncapped it would jump to 3; from level 1 it may only go to 2
+    assert teaching_level(ratios, 4) == 3
+    assert teaching_level(ratios, 4, current=1) == 2
+    assert teaching_level(ratios, 4, current=2) == 3
+    # falling back is not capped: level 1 forgotten while teaching 3
+    assert teaching_level({1: 0.5, 2: 0.95}, 4, current=3) == 1
+    with pytest.raises(ValueError):
+        teaching_level({}, 0)
+
+
+def test_mastery_gate_and_weak_modules():
+    ratios = {"a": 0.9, "b": 0.95, "c": 0.89}
+    assert mastery_gate(["a", "b"], ratios) is True  # min 0.9 >= 0.9
+    assert mastery_gate(["a", "b", "c"], ratios) is False  # min 0.89
+    assert mastery_gate(["a", "c"], ratios, tau_mastery=0.8) is True
+    assert mastery_gate([], ratios) is True
+    assert mastery_gate(["zz"], ratios) is False  # missing counts as 0
+    assert weak_modules(["c", "b", "a", "zz"], ratios) == ["c", "zz"]
+    assert weak_modules(["a", "b"], ratios) == []
+
+
+BASE = dict(
+    mastered=True,
+    more_stages=True,
+    remedial_used=0,
+    max_remedial=5,
+    gaps_remain=True,
+    budget_left=True,
+    cycles_left=True,
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "route"),
+    [
+        ({"budget_left": False}, "end"),
+        ({"budget_left": False, "mastered": False}, "end"),
+        ({}, "organize"),
+        ({"more_stages": False}, "diagnose"),
+        ({"more_stages": False, "gaps_remain": False}, "end"),
+        ({"more_stages": False, "cycles_left": False}, "end"),
+        ({"mastered": False, "remedial_used": 4}, "adapt"),
+        ({"mastered": False, "remedial_used": 5}, "review"),
+        ({"mastered": False, "remedial_used": 0, "max_remedial": 0}, "review"),
+    ],
+)
+def test_decide_after_assess(changes, route):
+    assert decide_after_assess(**{**BASE, **changes}) == route
+
+
+def test_replay_count():
+    # 0.25 / 0.75 * 30 = 10 -> replay is 10 / 40 = 25% of the set
+    assert replay_count(30, 0.25) == 10
+    # 0.2 / 0.8 * 10 = 2.5 -> rounds half up to 3
+    assert replay_count(10, 0.2) == 3
+    # 0.5 / 0.5 * 7 = 7
+    assert replay_count(7, 0.5) == 7
+    # 0.1 / 0.9 * 100 = 11.1 -> 11
+    assert replay_count(100, 0.1) == 11
+    assert replay_count(50, 0.0) == 0
+    assert replay_count(0, 0.3) == 0
+    for bad in (1.0, -0.1, 1.5):
+        with pytest.raises(ValueError):
+            replay_count(10, bad)
+    with pytest.raises(ValueError):
+        replay_count(-1, 0.2)
+
+
+def test_pick_replay_is_deterministic():
+    pool = [f"id{i:02d}" for i in range(20)]
+    first = pick_replay(pool, 5, seed=7)
+    assert len(first) == 5 and len(set(first)) == 5 and set(first) <= set(pool)
+    assert first == sorted(first)
+    # same seed, shuffled or duplicated input -> same draw
+    shuffled = pool[::-1] + pool[:3]
+    assert pick_replay(shuffled, 5, seed=7) == first
+    # the draw is random.Random(seed).sample over the sorted pool
+    assert first == sorted(random.Random(7).sample(sorted(pool), 5))
+    # k larger than the pool takes all; k <= 0 takes none
+    assert pick_replay(["b", "a"], 10, seed=1) == ["a", "b"]
+    assert pick_replay(pool, 0, seed=1) == []
+    assert pick_replay([], 3, seed=1) == []
