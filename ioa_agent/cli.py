@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ioa_agent.config import ConfigError, load_config
+from ioa_agent.evaluation.cli import add_eval_parser
 from ioa_agent.pedagogy.plans import PlanError, parse_feedback, validate_plan
 from ioa_agent.run import Run, RunNotFound, create_run, find_run, open_run
 
@@ -244,12 +245,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="graph")
     r.set_defaults(func=cmd_graph)
 
-    try:
-        from ioa_agent.evaluation.cli import add_eval_parser
-    except ImportError:
-        pass
-    else:
-        add_eval_parser(sub)
+    add_eval_parser(sub)
     return p
 
 

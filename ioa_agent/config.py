@@ -14,6 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ioa_agent.items import STRATEGIES, Strategy
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -54,10 +56,15 @@ class OrganizerConfig(_Section):
 
 
 class AdapterConfig(_Section):
-    seeds_per_module: int = Field(3, ge=1, description="Seed items per module and round.")
+    seeds_per_module: int = Field(10, ge=1, description="Seed items per module and round.")
     j: int = Field(10, ge=1, description="Eq. 1: new items per seed item.")
     dup_threshold: float = Field(0.9, gt=0, le=1, description="Near-duplicate similarity.")
     leak_threshold: float = Field(0.8, gt=0, le=1, description="Probe-leak similarity.")
+    strategies: list[Strategy] = Field(
+        default_factory=lambda: list(STRATEGIES),
+        description="Rewrite strategies the diagnosis may call for (a small student's "
+        "token budget may rule out the long ones).",
+    )
 
 
 class TrainConfig(_Section):

@@ -21,11 +21,13 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ioa_agent.config import Config, ConfigError, dump_config, load_config
-from ioa_agent.store import RunStore
-from ioa_agent.teacher.cached import CachedTeacher
+
+if TYPE_CHECKING:
+    from ioa_agent.store import RunStore
+    from ioa_agent.teacher.cached import CachedTeacher
 
 
 class RunNotFound(LookupError):
@@ -68,10 +70,13 @@ class Run:
 
     @cached_property
     def store(self) -> RunStore:
+        from ioa_agent.store import RunStore
+
         return RunStore(self.dir / "store.db")
 
     @cached_property
     def teacher(self) -> CachedTeacher:
+        from ioa_agent.teacher.cached import CachedTeacher
         from ioa_agent.teacher.exact import ArithmeticTeacher
 
         return CachedTeacher(ArithmeticTeacher(), self.store)

@@ -18,9 +18,8 @@ SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few-layer Llama with a BPE tokenizer trained on the arithmetic domain's text."""
-    from ioa_agent.teacher.exact import ArithmeticTeacher
-
     from ioa_agent.student.models import make_tiny_model
+    from ioa_agent.teacher.exact import ArithmeticTeacher
 
     teacher = ArithmeticTeacher()
     texts: list[str] = []

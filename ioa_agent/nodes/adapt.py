@@ -56,7 +56,8 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str]]:
     candidates: list[tuple[Item, str]] = []
     with progress_bar(f"adapt round {rnd}", len(plan) * cfg.seeds_per_module * cfg.j) as advance:
         for module, level, variant in plan:
-            strategies = choose_strategies(gaps.get(module, 1.0), variant)
+            wanted = choose_strategies(gaps.get(module, 1.0), variant)
+            strategies = [s for s in wanted if s in cfg.strategies]
             seed = derive_seed(run.config.seed, "seed", module, level, variant, rnd)
             seeds = run.teacher.write_items(specs[module], level, cfg.seeds_per_module, seed)
             run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)

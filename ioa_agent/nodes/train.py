@@ -13,6 +13,7 @@ from pathlib import Path
 
 from langgraph.runtime import Runtime
 
+from ioa_agent.display import progress_bar
 from ioa_agent.run import sha256_file
 from ioa_agent.state import Context, State
 
@@ -48,7 +49,8 @@ def train(state: State, runtime: Runtime[Context]) -> State:
         launcher=cfg.launcher,
         accelerate_config=cfg.accelerate_config,
     )
-    metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log")
+    with progress_bar(f"train round {rnd}", job.max_steps) as advance:
+        metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log", progress=advance)
     weights = out / "adapter_model.safetensors"
     summary = {k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime", "examples")}
     run.store.log_event(f"train:{rnd}", "train", "train", {"round": rnd, **summary})

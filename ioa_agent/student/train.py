@@ -227,12 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_training(job: TrainJob, log_path: Path | None = None) -> dict[str, Any]:
+def run_training(
+    job: TrainJob, log_path: Path | None = None, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Train `job` in a subprocess and return its metrics; a finished adapter is reused.
 
-    The child's output goes to `log_path` (appended) when given, else to stdout. The
-    child is killed if this process dies (Linux), and a failure raises `RuntimeError`
-    with the last lines it printed.
+    The child's output goes to `log_path` (appended) when given, else to stdout;
+    `progress(1)` is called for each optimizer step it reports. The child is killed
+    if this process dies (Linux), and a failure raises `RuntimeError` with the last
+    lines it printed.
     """
     output = Path(job.output_dir)
     done = _read_metrics(output)
@@ -265,6 +268,8 @@ def run_training(job: TrainJob, log_path: Path | None = None) -> dict[str, Any]:
             assert proc.stdout is not None
             for line in proc.stdout:
                 tail.append(line.rstrip("\n"))
+                if progress is not None and line.startswith("step "):
+                    progress(1)
                 (log or sys.stdout).write(line)
                 (log or sys.stdout).flush()
             code = proc.wait()
