@@ -53,7 +53,6 @@ class State(TypedDict, total=False):
     level_ratios: dict[str, dict[str, float]]
     diagnosis: dict
     curriculum: Curriculum
-    feedback: list[str]
     review: ReviewOutcome
     data: Artifact
     adapter: Artifact
