@@ -16,13 +16,13 @@ from ioa_agent.run import find_run
 @pytest.mark.slow
 def test_demo_student_improves(tmp_path: Path) -> None:
     demo = load_config(None).model_dump(mode="json")
-    cfg = merge(demo, {"max_rounds": 1})  # one LoRA round of the real demo
+    cfg = merge(demo, {"max_rounds": 2})  # the demo's first stage: a round and a remedial one
     path = write_config(tmp_path / "cfg.yaml", cfg)
     assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "demo"]) == 0
     run = find_run(tmp_path, "demo")
     probes = run.store.items("probe")
     before = per_module(probes, {r["item_id"]: r["correct"] for r in run.store.assessment(0)})
-    after = per_module(probes, {r["item_id"]: r["correct"] for r in run.store.assessment(1)})
+    after = per_module(probes, {r["item_id"]: r["correct"] for r in run.store.assessment(2)})
     gate = run.store.events("gate")[0]["payload"]
     gains = {m: after[m] - before[m] for m in gate["modules"]}
     print("before", before, "after", after, "gains", gains)

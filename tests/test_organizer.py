@@ -182,3 +182,23 @@ def test_pick_replay_is_deterministic():
     assert pick_replay(["b", "a"], 10, seed=1) == ["a", "b"]
     assert pick_replay(pool, 0, seed=1) == []
     assert pick_replay([], 3, seed=1) == []
+
+
+def test_plan_round_first_round_with_bridge() -> None:
+    from ioa_agent.pedagogy.organizer import plan_round
+
+    plan = plan_round(["b", "a"], {"a": 2, "b": 1, "p": 3}, {}, remedial=False, bridge_from=["p"])
+    assert plan == [("b", 1, "standard"), ("a", 2, "standard"), ("p", 3, "bridging")]
+
+
+def test_plan_round_remedial_never_drops_below_the_teaching_level() -> None:
+    from ioa_agent.pedagogy.organizer import plan_round
+
+    levels = {"a": 1, "b": 3, "c": 2}
+    ratios = {"a": 0.2, "b": 0.5, "c": 0.95}  # c is mastered: not in the remedial round
+    plan = plan_round(["a", "b", "c"], levels, ratios, remedial=True)
+    # a at level 1 gets the simpler remedial variant; b's level 2 is mastered, so b
+    # stays at level 3 with standard items
+    assert plan == [("a", 1, "remedial"), ("b", 3, "standard")]
+    # nothing weak: every module gets the round
+    assert plan_round(["c"], levels, ratios, remedial=True) == [("c", 2, "standard")]

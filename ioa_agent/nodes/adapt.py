@@ -3,11 +3,13 @@
 For each module of the step (only the weak ones in a remedial round) at its teaching
 level: the teacher writes seed items, synthesizes J new items per seed (Eq. 1),
 solves each, and rewrites it with the strategies the diagnosis calls for (remedial:
-simpler; a bridged stage also gets one-notch-harder items of the previous stage).
+simpler at level 1, see pedagogy.organizer.plan_round; a bridged stage also gets
+one-notch-harder items of the previous stage).
 Every item is verified (the teacher's own solution of the rewritten text must match
 its answer), de-duplicated and checked for probe leakage (pedagogy.adapter); earlier
-stages' data is replayed. The dataset is written atomically once per round; a re-run
-finds it and does nothing. All teacher calls go through the run's cache.
+rounds' data (earlier stages, and lower levels of this one) is replayed. The dataset
+is written atomically once per round; a re-run finds it and does nothing. All teacher
+calls go through the run's cache.
 """
 
 from __future__ import annotations
@@ -18,33 +20,13 @@ from collections import Counter
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
-from ioa_agent.items import Item, Variant
+from ioa_agent.items import Item
 from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
 from ioa_agent.pedagogy.identifier import ratio
-from ioa_agent.pedagogy.organizer import pick_replay, replay_count, weak_modules
+from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
 from ioa_agent.run import Run, atomic_write_text, derive_seed, sha256_file
 from ioa_agent.scoring import answers_match
 from ioa_agent.state import Context, State
-
-
-def plan_round(run: Run, state: State) -> list[tuple[str, int, Variant]]:
-    """(module, level, variant) triples to teach this round."""
-    cur = state["curriculum"]
-    stage = cur["stages"][cur["stage"]]
-    max_levels = {m.id: m.levels for m in run.store.modules()}
-    if state.get("remedial", 0) > 0:
-        p_t, p_s = state["p_t"], state["p_s"]
-        ratios = {m: ratio(p_s.get(m, 0.0), p_t.get(m, 0.0)) for m in stage["modules"]}
-        weak = weak_modules(stage["modules"], ratios, run.config.organizer.tau_mastery)
-        return [(m, cur["levels"].get(m, 1), "remedial") for m in weak or stage["modules"]]
-    plan: list[tuple[str, int, Variant]] = [
-        (m, cur["levels"].get(m, 1), "standard") for m in stage["modules"]
-    ]
-    if stage["bridge"] and cur["stage"] > 0:
-        for m in cur["stages"][cur["stage"] - 1]["modules"]:
-            level = min(cur["levels"].get(m, 1), max_levels[m])
-            plan.append((m, level, "bridging"))
-    return plan
 
 
 def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str]]:
@@ -52,7 +34,19 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str]]:
     cfg = run.config.adapter
     specs = {m.id: m for m in run.store.modules()}
     gaps = state["diagnosis"]["gaps"]
-    plan = plan_round(run, state)
+    cur = state["curriculum"]
+    stage = cur["stages"][cur["stage"]]
+    p_t, p_s = state["p_t"], state["p_s"]
+    plan = plan_round(
+        stage["modules"],
+        cur["levels"],
+        {m: ratio(p_s.get(m, 0.0), p_t.get(m, 0.0)) for m in stage["modules"]},
+        remedial=state.get("remedial", 0) > 0,
+        bridge_from=cur["stages"][cur["stage"] - 1]["modules"]
+        if stage["bridge"] and cur["stage"] > 0
+        else [],
+        tau_mastery=run.config.organizer.tau_mastery,
+    )
     candidates: list[tuple[Item, str]] = []
     with progress_bar(f"adapt round {rnd}", len(plan) * cfg.seeds_per_module * cfg.j) as advance:
         for module, level, variant in plan:
@@ -89,8 +83,8 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
     )
     run.store.save_items(kept, "train", rnd, run.teacher.model_id)
 
-    stage = state["curriculum"]["stages"][state["curriculum"]["stage"]]["modules"]
-    pool = {i.id: i for i in run.store.items("train", before_round=rnd) if i.module not in stage}
+    # every earlier round's data: earlier stages, and earlier levels of this stage
+    pool = {i.id: i for i in run.store.items("train", before_round=rnd)}
     k = replay_count(len(kept), run.config.organizer.replay_fraction)
     replay = [
         pool[i] for i in pick_replay(list(pool), k, derive_seed(run.config.seed, "replay", rnd))

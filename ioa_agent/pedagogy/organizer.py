@@ -191,3 +191,33 @@ def pick_replay(pool_ids: Iterable[str], k: int, seed: int) -> list[str]:
     pool = sorted(set(pool_ids))
     count = max(0, min(k, len(pool)))
     return sorted(random.Random(seed).sample(pool, count))
+
+
+def plan_round(
+    stage: Sequence[str],
+    levels: Mapping[str, int],
+    ratios: Mapping[str, float],
+    *,
+    remedial: bool,
+    bridge_from: Sequence[str] = (),
+    tau_mastery: float = 0.9,
+) -> list[tuple[str, int, str]]:
+    """(module, level, variant) to teach in one round of a stage.
+
+    A first round teaches every module of the stage at its teaching level, plus
+    one-notch-harder "bridging" items of `bridge_from` (the previous stage) when the
+    ZPD rule marked the stage. A remedial round teaches only the weak modules (all,
+    if none is weak). Its "remedial" variant is one level simpler, which only helps
+    at level 1: above it, the level below is mastered by construction of
+    `teaching_level`, so the round stays at the teaching level ("standard") instead
+    of re-teaching what the student already knows.
+    """
+    if remedial:
+        focus = weak_modules(stage, ratios, tau_mastery) or sorted(stage)
+        return [
+            (m, levels.get(m, 1), "remedial" if levels.get(m, 1) == 1 else "standard")
+            for m in focus
+        ]
+    plan = [(m, levels.get(m, 1), "standard") for m in stage]
+    plan += [(m, levels.get(m, 1), "bridging") for m in bridge_from]
+    return plan
