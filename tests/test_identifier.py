@@ -204,3 +204,14 @@ def test_diagnose_teacher_zero_is_never_deficient():
     assert diag.gaps == {"a": 0.0}
     assert diag.deficient == []
     assert diag.targets == []
+
+
+def test_ratios_per_module() -> None:
+    from ioa_agent.pedagogy.identifier import ratios
+
+    # 0.45/0.9 = 0.5; P_T = 0 gives 0; a module missing from P_S scores 0
+    assert ratios({"a": 0.45, "b": 0.3}, {"a": 0.9, "b": 0.0, "c": 1.0}, ["a", "b", "c"]) == {
+        "a": 0.5,
+        "b": 0.0,
+        "c": 0.0,
+    }

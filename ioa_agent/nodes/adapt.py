@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from ioa_agent.display import progress_bar
 from ioa_agent.items import Item
 from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
-from ioa_agent.pedagogy.identifier import ratio
+from ioa_agent.pedagogy.identifier import ratios
 from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
 from ioa_agent.run import Run, atomic_write_text, derive_seed, sha256_file
 from ioa_agent.scoring import answers_match
@@ -40,7 +40,7 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str]]:
     plan = plan_round(
         stage["modules"],
         cur["levels"],
-        {m: ratio(p_s.get(m, 0.0), p_t.get(m, 0.0)) for m in stage["modules"]},
+        ratios(p_s, p_t, stage["modules"]),
         remedial=state.get("remedial", 0) > 0,
         bridge_from=cur["stages"][cur["stage"] - 1]["modules"]
         if stage["bridge"] and cur["stage"] > 0

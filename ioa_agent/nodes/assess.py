@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from ioa_agent.assessment import per_level_ratio, per_module, student_scores, teacher_scores
 from ioa_agent.display import progress_bar
-from ioa_agent.pedagogy.identifier import gap, ratio
+from ioa_agent.pedagogy.identifier import gap, ratios
 from ioa_agent.pedagogy.organizer import decide_after_assess, mastery_gate, teaching_level
 from ioa_agent.run import Run, atomic_write_json
 from ioa_agent.state import Context, Curriculum, Decision, State
@@ -48,8 +48,8 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
     level_ratios = per_level_ratio(probes, student, teacher)
     cur = state["curriculum"]
     stage = cur["stages"][cur["stage"]]["modules"]
-    ratios = {m: ratio(p_s[m], state["p_t"][m]) for m in p_s}
-    mastered = mastery_gate(stage, ratios, tau)
+    mastery = ratios(p_s, state["p_t"], p_s)
+    mastered = mastery_gate(stage, mastery, tau)
     update: State = {**state, "p_s": p_s, "level_ratios": level_ratios}
     decision = next_decision(run, update, mastered)
 
@@ -69,7 +69,7 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         "mastered": mastered,
         "decision": decision,
         "p_s": p_s,
-        "ratios": ratios,
+        "ratios": mastery,
         "levels": levels,
     }
     atomic_write_json(run.dir / "assess" / f"{rnd:04d}.json", summary)

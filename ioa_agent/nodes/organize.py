@@ -15,7 +15,7 @@ import json
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.pedagogy.identifier import edges_from_list, ratio
+from ioa_agent.pedagogy.identifier import edges_from_list, ratios
 from ioa_agent.pedagogy.organizer import apply_zpd, teaching_level, topological_stages
 from ioa_agent.pedagogy.plans import apply_feedback, parse_feedback
 from ioa_agent.state import Context, Curriculum, State
@@ -26,13 +26,13 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
     tau = run.config.organizer.tau_mastery
     max_levels = {m.id: m.levels for m in run.store.modules()}
     p_t, p_s = state["p_t"], state["p_s"]
-    ratios = {m: ratio(p_s.get(m, 0.0), p_t.get(m, 0.0)) for m in max_levels}
+    mastery = ratios(p_s, p_t, max_levels)
     cur = state.get("curriculum")
     review = state.get("review") or {}
 
     if cur is None or cur["cycle"] != state["cycle"]:
         diag = state["diagnosis"]
-        mastered = {m for m, r in ratios.items() if r >= tau}
+        mastered = {m for m, r in mastery.items() if r >= tau}
         layers = topological_stages(diag["targets"], edges_from_list(diag["edges"]), mastered)
         stages = apply_zpd(layers, p_s, run.config.organizer.tau_zpd)
         cur = Curriculum(cycle=state["cycle"], stages=stages, stage=0, levels={})

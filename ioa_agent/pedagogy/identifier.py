@@ -45,6 +45,13 @@ def ratio(p_s: float, p_t: float) -> float:
     return p_s / p_t
 
 
+def ratios(
+    p_s: Mapping[str, float], p_t: Mapping[str, float], modules: Iterable[str]
+) -> dict[str, float]:
+    """P_S/P_T for each of `modules` (a missing score counts as 0)."""
+    return {k: ratio(p_s.get(k, 0.0), p_t.get(k, 0.0)) for k in modules}
+
+
 def deficient(gaps: Mapping[str, float], tau_gap: float = 0.3) -> list[str]:
     """Modules whose gap exceeds τ_gap, sorted by id."""
     return sorted(k for k, d in gaps.items() if d > tau_gap)
@@ -242,7 +249,7 @@ def diagnose(
     """
     mods = sorted(set(modules))
     gaps = {k: gap(p_t.get(k, 0.0), p_s.get(k, 0.0)) for k in mods}
-    ratios = {k: ratio(p_s.get(k, 0.0), p_t.get(k, 0.0)) for k in mods}
+    mastery = ratios(p_s, p_t, mods)
     short = deficient(gaps, tau_gap)
     raw = estimate_dependencies(
         mods,
@@ -257,10 +264,10 @@ def diagnose(
     )
     edges = enforce_dag(raw)
     sev = severity(mods, gaps, edges, alpha)
-    targets = select_targets(short, sev, edges, ratios, tau_mastery, fraction)
+    targets = select_targets(short, sev, edges, mastery, tau_mastery, fraction)
     return Diagnosis(
         gaps=gaps,
-        ratios=ratios,
+        ratios=mastery,
         deficient=short,
         edges=edges_to_list(edges),
         severity=sev,
