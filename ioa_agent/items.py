@@ -57,6 +57,9 @@ class Item(BaseModel):
     strategy: str = ""
     variant: Variant = "standard"
     parent: str = ""
+    tests: list[str] = Field(
+        default_factory=list, description="Code items: assert statements a solution must pass."
+    )
 
     @property
     def id(self) -> str:
@@ -65,7 +68,14 @@ class Item(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def completion(self) -> str:
-        """The text the student is trained to produce: rationale, then the answer line."""
+        """The text the student is trained to produce: rationale, then the answer line.
+
+        A code item's answer is its program, in a fenced block.
+        """
         body = self.rationale.strip()
-        tail = f"The answer is {self.answer}."
+        tail = (
+            f"```python\n{self.answer.strip()}\n```"
+            if self.tests
+            else f"The answer is {self.answer}."
+        )
         return f"{body}\n{tail}" if body else tail

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ioa_agent.config import Config, ConfigError, dump_config, load_config
 
 if TYPE_CHECKING:
+    from ioa_agent.domains.scorers import Scorer
     from ioa_agent.store import RunStore
     from ioa_agent.teacher.cached import CachedTeacher
 
@@ -77,9 +78,36 @@ class Run:
     @cached_property
     def teacher(self) -> CachedTeacher:
         from ioa_agent.teacher.cached import CachedTeacher
-        from ioa_agent.teacher.exact import ArithmeticTeacher
 
-        return CachedTeacher(ArithmeticTeacher(), self.store)
+        cfg = self.config.teacher
+        if cfg.kind == "llm":
+            from ioa_agent.teacher.llm import LLMTeacher
+
+            kind = self.config.seed_data.scorer if self.config.seed_data else "math"
+            inner = LLMTeacher(cfg, domain=self.config.domain, answer_kind=kind)
+        else:
+            from ioa_agent.teacher.exact import ArithmeticTeacher
+
+            inner = ArithmeticTeacher()
+        return CachedTeacher(
+            inner,
+            self.store,
+            budget_tokens=cfg.budget_tokens,
+            price_in=cfg.price_in,
+            price_out=cfg.price_out,
+            max_concurrency=cfg.max_concurrency if cfg.kind == "llm" else 1,
+        )
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        """How this run's domain checks answers (see domains.scorers)."""
+        from ioa_agent.domains.scorers import Scorer
+
+        data = self.config.seed_data
+        if data is None:
+            return Scorer("arithmetic")
+        judge = self.teacher.judge_many if data.scorer == "open" and data.judge else None
+        return Scorer(data.scorer, rouge_threshold=data.rouge_threshold, judge=judge)
 
     @cached_property
     def student_model(self) -> Path:

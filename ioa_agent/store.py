@@ -14,11 +14,14 @@ import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from ioa_agent.items import Item, ModuleSpec
+
+if TYPE_CHECKING:
+    from ioa_agent.teacher.cached import TeacherCall
 
 
 class RunStore:
@@ -50,6 +53,7 @@ class RunStore:
                     "strategy": str,
                     "variant": str,
                     "parent": str,
+                    "tests": str,
                     "teacher": str,
                 },
                 pk=("role", "round", "id"),
@@ -71,7 +75,14 @@ class RunStore:
                 pk=("round", "item_id"),
             )
             db["teacher_cache"].create(
-                {"key": str, "task": str, "request": str, "response": str, "created": float},
+                {
+                    "key": str,
+                    "task": str,
+                    "request": str,
+                    "response": str,
+                    "error": str,
+                    "created": float,
+                },
                 pk="key",
             )
             db["teacher_calls"].create(
@@ -79,13 +90,19 @@ class RunStore:
                     "seq": int,
                     "key": str,
                     "task": str,
+                    "node": str,
                     "tokens_in": int,
                     "tokens_out": int,
+                    "cost": float,
                     "seconds": float,
+                    "attempts": int,
+                    "faults": str,
+                    "error": str,
                     "created": float,
                 },
                 pk="seq",
             )
+            db["teacher_hits"].create({"node": str, "hits": int}, pk="node")
             db["events"].create(
                 {"key": str, "node": str, "kind": str, "payload": str, "created": float},
                 pk="key",
@@ -118,7 +135,14 @@ class RunStore:
     # items ---------------------------------------------------------------------
     def save_items(self, items: Iterable[Item], role: str, round: int, teacher: str) -> None:
         rows = [
-            {"id": it.id, "role": role, "round": round, "teacher": teacher, **it.model_dump()}
+            {
+                "id": it.id,
+                "role": role,
+                "round": round,
+                "teacher": teacher,
+                **it.model_dump(),
+                "tests": json.dumps(it.tests),
+            }
             for it in items
         ]
         with self.db.conn:
@@ -134,7 +158,7 @@ class RunStore:
             where, args = where + " and round < ?", [*args, before_round]
         fields = Item.model_fields
         return [
-            Item(**{k: r[k] for k in fields})
+            Item(**{k: r[k] for k in fields if k != "tests"}, tests=json.loads(r["tests"] or "[]"))
             for r in self.db["items"].rows_where(where, args, order_by="rowid")
         ]
 
@@ -161,20 +185,15 @@ class RunStore:
         return [r[0] for r in self.db.execute(sql).fetchall()]
 
     # teacher-call cache ----------------------------------------------------------
-    def cache_get(self, key: str) -> Any | None:
-        row = self.db.execute("select response from teacher_cache where key = ?", [key]).fetchone()
-        return None if row is None else json.loads(row[0])
+    def cache_get(self, key: str) -> tuple[Any, str | None] | None:
+        """(response, error) of a call made before, or None if it never was."""
+        row = self.db.execute(
+            "select response, error from teacher_cache where key = ?", [key]
+        ).fetchone()
+        return None if row is None else (json.loads(row[0]), row[1])
 
-    def cache_put(
-        self,
-        key: str,
-        task: str,
-        request: Any,
-        response: Any,
-        tokens: tuple[int, int],
-        seconds: float,
-    ) -> None:
-        """Store one real teacher call and its answer, committed at once."""
+    def cache_put(self, key: str, task: str, request: Any, call: TeacherCall) -> None:
+        """Store one real teacher call and its answer (or its failure), committed at once."""
         now = time.time()
         with self.db.conn:
             self.db["teacher_cache"].upsert(
@@ -182,7 +201,8 @@ class RunStore:
                     "key": key,
                     "task": task,
                     "request": json.dumps(request, sort_keys=True),
-                    "response": json.dumps(response),
+                    "response": json.dumps(call.response),
+                    "error": call.error,
                     "created": now,
                 },
                 pk="key",
@@ -191,12 +211,27 @@ class RunStore:
                 {
                     "key": key,
                     "task": task,
-                    "tokens_in": tokens[0],
-                    "tokens_out": tokens[1],
-                    "seconds": seconds,
+                    "node": call.node,
+                    "tokens_in": call.tokens_in,
+                    "tokens_out": call.tokens_out,
+                    "cost": call.cost,
+                    "seconds": call.seconds,
+                    "attempts": call.attempts,
+                    "faults": json.dumps(call.faults),
+                    "error": call.error,
                     "created": now,
                 }
             )
+
+    def add_hits(self, node: str, hits: int) -> None:
+        """Count answers served from the cache (a resumed run's saved calls)."""
+        if hits:
+            with self.db.conn:
+                self.db.execute(
+                    "insert into teacher_hits (node, hits) values (?, ?)"
+                    " on conflict(node) do update set hits = hits + excluded.hits",
+                    [node, hits],
+                )
 
     def teacher_usage(self) -> dict[str, int]:
         row = self.db.execute(
@@ -204,6 +239,52 @@ class RunStore:
             " coalesce(sum(tokens_out), 0) from teacher_calls"
         ).fetchone()
         return {"calls": row[0], "distinct": row[1], "tokens_in": row[2], "tokens_out": row[3]}
+
+    def teacher_usage_by_node(self) -> list[dict[str, Any]]:
+        """Per node: real calls, tokens, cost, seconds, failed calls, faults, cache hits."""
+        out: dict[str, dict[str, Any]] = {}
+        sql = (
+            "select node, count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
+            " coalesce(sum(cost), 0), coalesce(sum(seconds), 0),"
+            " sum(error is not null) from teacher_calls group by node order by min(seq)"
+        )
+        for node, calls, t_in, t_out, cost, secs, failed in self.db.execute(sql).fetchall():
+            out[node] = {
+                "node": node,
+                "calls": calls,
+                "tokens_in": t_in,
+                "tokens_out": t_out,
+                "cost": cost,
+                "seconds": secs,
+                "failed": failed,
+                "faults": {},
+                "hits": 0,
+            }
+        for node, faults in self.db.execute("select node, faults from teacher_calls"):
+            for kind, n in json.loads(faults or "{}").items():
+                counts = out[node]["faults"]
+                counts[kind] = counts.get(kind, 0) + n
+        for row in self.db["teacher_hits"].rows:
+            out.setdefault(
+                row["node"],
+                {
+                    "node": row["node"],
+                    "calls": 0,
+                    "tokens_in": 0,
+                    "tokens_out": 0,
+                    "cost": 0.0,
+                    "seconds": 0.0,
+                    "failed": 0,
+                    "faults": {},
+                    "hits": 0,
+                },
+            )["hits"] = row["hits"]
+        return list(out.values())
+
+    def teacher_failures(self) -> list[dict[str, Any]]:
+        """Calls whose answer stayed malformed after the re-asks, with the reason."""
+        rows = self.db["teacher_cache"].rows_where("error is not null", order_by="rowid")
+        return [{"task": r["task"], "request": r["request"], "error": r["error"]} for r in rows]
 
     # events --------------------------------------------------------------------
     def log_event(self, key: str, node: str, kind: str, payload: dict[str, Any]) -> None:

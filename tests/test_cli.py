@@ -61,7 +61,7 @@ def test_review_pauses_and_is_answered(
 
     assert main(["status", "r", "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "run r: done" in out and "teacher:" in out
+    assert "run r: done" in out and "teacher (builtin):" in out
     assert main(["status", "--runs", str(tmp_path)]) == 0
     assert "r  done" in capsys.readouterr().out
 

@@ -65,3 +65,11 @@ def test_bad_config_names_what_to_fix(tmp_path: Path, text: str, needle: str) ->
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_yaml_on_off_switches_read_as_words(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  packing: off\n  gradient_checkpointing: on\n")
+    cfg = load_config(path)
+    assert (cfg.train.packing, cfg.train.gradient_checkpointing) == ("off", "on")
+    assert load_config(None).train.packing == "off"  # the demo's measured setting

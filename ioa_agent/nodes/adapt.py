@@ -1,68 +1,187 @@
 """Adapt: the Adapter writes this round's training data.
 
 For each module of the step (only the weak ones in a remedial round) at its teaching
-level: the teacher writes seed items, synthesizes J new items per seed (Eq. 1),
-solves each, and rewrites it with the strategies the diagnosis calls for (remedial:
-simpler at level 1, see pedagogy.organizer.plan_round; a bridged stage also gets
-one-notch-harder items of the previous stage).
-Every item is verified (the teacher's own solution of the rewritten text must match
-its answer), de-duplicated and checked for probe leakage (pedagogy.adapter); earlier
+level: seed items come from the seed data's pool (or the teacher writes them), the
+teacher synthesizes J new items per seed (Eq. 1), solves each, and rewrites it with
+the strategies the diagnosis calls for (remedial: simpler, see
+pedagogy.organizer.plan_round; a bridged stage also gets one-notch-harder items of the
+previous stage). Each of these steps is one concurrent teacher batch. Seed items that
+carry a worked solution join the data as they are.
+Every item is verified by the domain's scorer (the teacher's own solution of the
+rewritten text must agree with its answer, or code must pass its tests),
+de-duplicated and checked for probe leakage (pedagogy.adapter); earlier
 rounds' data (earlier stages, and lower levels of this one) is replayed. The dataset
 is written atomically once per round; a re-run finds it and does nothing. All teacher
-calls go through the run's cache.
+calls go through the run's cache. The run's strategy (pedagogy.strategies) picks the
+plan, whether items are rewritten, and for `targeted` synthesis from the student's
+failures; generation stops at the round's share of the teacher-token budget.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
-from ioa_agent.items import Item
+from ioa_agent.items import Item, ModuleSpec, Strategy, Variant
+from ioa_agent.nodes.assess import spent_tokens
 from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
 from ioa_agent.pedagogy.identifier import ratios
 from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
+from ioa_agent.pedagogy.strategies import (
+    flat_plan,
+    from_failures,
+    is_flat,
+    plan_passes,
+    rewrites,
+    round_allowance,
+    sample_ids,
+    seeds_per_entry,
+)
 from ioa_agent.run import Run, atomic_write_text, derive_seed, sha256_file
-from ioa_agent.scoring import answers_match
 from ioa_agent.state import Context, State
+from ioa_agent.teacher.cached import BudgetSpent
 
 
-def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str]]:
+def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]]:
     """Candidate items with the teacher's own answer to each, for verification."""
     cfg = run.config.adapter
     specs = {m.id: m for m in run.store.modules()}
     gaps = state["diagnosis"]["gaps"]
+    plan = round_plan(run, state, rnd)
+    method = run.config.strategy
+    flat = is_flat(method)
+    out_of_budget = budget_guard(run, rnd)
+    candidates: list[tuple[Item, str | None]] = []
+    with progress_bar(f"adapt round {rnd}", len(plan) * cfg.seeds_per_module * cfg.j) as advance:
+        try:
+            # with a budget, passes over the plan (fresh seeds each) fill the round's share
+            budget = run.config.teacher.budget_tokens
+            for rep, (module, level, variant) in plan_passes(plan, budget):
+                if out_of_budget():
+                    break
+                wanted = choose_strategies(gaps.get(module, 1.0), variant)
+                strategies = [s for s in wanted if s in cfg.strategies]
+                tag = (rnd,) if rep == 0 else (rnd, rep)
+                seed = derive_seed(run.config.seed, "seed", module, level, variant, *tag)
+                n = seeds_per_entry(method, cfg.seeds_per_module, specs[module].levels, flat)
+                seeds = draw_seeds(run, specs[module], level, n, seed)
+                run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
+                rewrite = strategies if rewrites(method) else None
+                if run.config.seed_data is not None:  # seed items with a worked solution
+                    candidates += [(s, s.answer) for s in seeds if s.rationale]
+                candidates += make_items(run, seeds, level, rewrite, variant, rnd, advance)
+        except BudgetSpent:
+            pass  # keep what was made; the run records what it spent
+    return candidates
+
+
+def draw_seeds(run: Run, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
+    """Seed items for Eq. 1: from the seed data's pool when the domain has one."""
+    if run.config.seed_data is not None:
+        from ioa_agent.domains.seed import seed_items
+
+        return seed_items(run, module, level, n, seed)
+    return run.teacher.write_items(module, level, n, seed)
+
+
+def make_items(
+    run: Run,
+    seeds: list[Item],
+    level: int,
+    strategies: list[Strategy] | None,
+    variant: Variant,
+    rnd: int | str,
+    advance: Callable[[int], None],
+) -> list[tuple[Item, str | None]]:
+    """Eq. 1 for a batch of seed items: J new items each, solved, rewritten (unless
+    `strategies` is None) and solved again; each step is one concurrent teacher batch.
+    A call the teacher failed drops its item."""
+    j = run.config.adapter.j
+    jobs = [
+        (s, level, j, derive_seed(run.config.seed, "synth", s.id, rnd, i))
+        for i, s in enumerate(seeds)
+    ]
+    items = [it for made in run.teacher.synthesize_many(jobs) for it in made]
+    solutions = run.teacher.solve_many([it.prompt for it in items])
+    solved = [
+        (it.model_copy(update={"rationale": sol.rationale}), sol.answer)
+        for it, sol in zip(items, solutions, strict=True)
+        if sol is not None
+    ]
+    if strategies is None:
+        advance(len(items))
+        return list(solved)
+    rewritten = run.teacher.rewrite_many([(it, strategies, variant) for it, _ in solved])
+    new = [r for r in rewritten if r is not None]
+    checks = run.teacher.solve_many([r.prompt for r in new])
+    advance(len(items))
+    return [(r, c.answer if c is not None else None) for r, c in zip(new, checks, strict=True)]
+
+
+def round_plan(run: Run, state: State, rnd: int) -> list[tuple[str, int, str]]:
+    """(module, level, variant) entries of this round, as the run's strategy plans them."""
     cur = state["curriculum"]
     stage = cur["stages"][cur["stage"]]
-    p_t, p_s = state["p_t"], state["p_s"]
-    plan = plan_round(
+    if is_flat(run.config.strategy):
+        max_levels = {m.id: m.levels for m in run.store.modules()}
+        seed = derive_seed(run.config.seed, "plan", rnd)
+        return flat_plan(stage["modules"], max_levels, seed)
+    return plan_round(
         stage["modules"],
         cur["levels"],
-        ratios(p_s, p_t, stage["modules"]),
+        ratios(state["p_s"], state["p_t"], stage["modules"]),
         remedial=state.get("remedial", 0) > 0,
         bridge_from=cur["stages"][cur["stage"] - 1]["modules"]
         if stage["bridge"] and cur["stage"] > 0
         else [],
         tau_mastery=run.config.organizer.tau_mastery,
     )
-    candidates: list[tuple[Item, str]] = []
-    with progress_bar(f"adapt round {rnd}", len(plan) * cfg.seeds_per_module * cfg.j) as advance:
-        for module, level, variant in plan:
-            wanted = choose_strategies(gaps.get(module, 1.0), variant)
-            strategies = [s for s in wanted if s in cfg.strategies]
-            seed = derive_seed(run.config.seed, "seed", module, level, variant, rnd)
-            seeds = run.teacher.write_items(specs[module], level, cfg.seeds_per_module, seed)
-            run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
-            for i, seed_item in enumerate(seeds):
-                syn_seed = derive_seed(run.config.seed, "synth", seed_item.id, rnd, i)
-                for item in run.teacher.synthesize(seed_item, level, cfg.j, syn_seed):
-                    solved = run.teacher.solve(item.prompt)
-                    item = item.model_copy(update={"rationale": solved.rationale})
-                    new = run.teacher.rewrite(item, strategies, variant)
-                    candidates.append((new, run.teacher.solve(new.prompt).answer))
-                    advance(1)
+
+
+def budget_guard(run: Run, rnd: int) -> Callable[[], bool]:
+    """A check that is true once this round has spent its share of the token budget.
+
+    The share is an even split of what is left over the rounds left
+    (pedagogy.strategies.round_allowance); without a budget it is never true. The
+    hard limit is the teacher's own (`BudgetSpent`).
+    """
+    budget = run.config.teacher.budget_tokens
+    start = spent_tokens(run)
+    allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
+    if allowance is None:
+        return lambda: False
+    return lambda: spent_tokens(run) - start >= allowance
+
+
+def synthesize_from_failures(run: Run, rnd: int) -> list[tuple[Item, str | None]]:
+    """`targeted`: J new items like each training item the student failed last round.
+
+    The failures were logged by assess (never probes); the teacher's raw solutions
+    are kept (no rewrite). Stops at the round's share of the token budget.
+    """
+    cfg = run.config.adapter
+    logged = [e for e in run.store.events("failures") if e["key"] == f"failures:{rnd - 1}"]
+    failed = logged[0]["payload"]["failed"] if logged else []
+    pool = {i.id: i for i in run.store.items("train", before_round=rnd)}
+    limit = cfg.seeds_per_module * len(run.store.modules())
+    ids = sample_ids([i for i in failed if i in pool], limit, derive_seed(run.config.seed, rnd))
+    out_of_budget = budget_guard(run, rnd)
+    candidates: list[tuple[Item, str | None]] = []
+    with progress_bar(f"adapt round {rnd} (from failures)", len(ids) * cfg.j) as advance:
+        try:
+            for rep, item_id in plan_passes(ids, run.config.teacher.budget_tokens):
+                if out_of_budget():
+                    break
+                parent = pool[item_id]
+                tag = rnd if rep == 0 else f"{rnd}.{rep}"
+                made = make_items(run, [parent], parent.level, None, "standard", tag, advance)
+                candidates += [(it.model_copy(update={"parent": parent.id}), a) for it, a in made]
+        except BudgetSpent:
+            pass
     return candidates
 
 
@@ -72,12 +191,21 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
     path = run.round_dir(rnd) / "train.jsonl"
     if path.exists():
         return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}
+    run.teacher.node = "adapt"
     cfg = run.config.adapter
     probes = [p.prompt for p in run.store.items("probe")]
+    made = (
+        synthesize_from_failures(run, rnd)
+        if from_failures(run.config.strategy, rnd)
+        else synthesize(run, state, rnd)
+    )
+    # the domain's scorer verifies: the teacher's own answer agrees (or the code passes)
+    verdicts = run.scorer.check([it for it, _ in made], [a for _, a in made])
+    checked = [(it, it.answer if ok else None) for (it, _), ok in zip(made, verdicts, strict=True)]
     kept, rejected = filter_items(
-        synthesize(run, state, rnd),
+        checked,
         probes,
-        answers_match,
+        lambda answer, gold: answer == gold,
         dup_threshold=cfg.dup_threshold,
         leak_threshold=cfg.leak_threshold,
     )
@@ -86,6 +214,8 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
     # every earlier round's data: earlier stages, and earlier levels of this stage
     pool = {i.id: i for i in run.store.items("train", before_round=rnd)}
     k = replay_count(len(kept), run.config.organizer.replay_fraction)
+    if not kept:  # the token budget ran out: train on what was made before
+        k = len(pool)
     replay = [
         pool[i] for i in pick_replay(list(pool), k, derive_seed(run.config.seed, "replay", rnd))
     ]
@@ -109,6 +239,13 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         )
     atomic_write_text(path, "\n".join(lines) + "\n")
     reasons = Counter(reason for _, reason in rejected)
-    summary = {"round": rnd, "kept": len(kept), "replay": len(replay), "rejected": dict(reasons)}
+    summary = {
+        "round": rnd,
+        "kept": len(kept),
+        "replay": len(replay),
+        "rejected": dict(reasons),
+        "strategy": run.config.strategy,
+        "teacher_tokens": spent_tokens(run),
+    }
     run.store.log_event(f"adapt:{rnd}", "adapt", "data", summary)
     return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}

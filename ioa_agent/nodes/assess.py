@@ -5,7 +5,9 @@ probes, so mastered modules are re-checked for forgetting and the history feeds
 Eq. 3. Then the gate (min P_S/P_T of the stage ≥ τ_mastery) and the budget decide
 where the graph goes (pedagogy.organizer.decide_after_assess); a remedial round also
 raises a module's teaching level once the level below is mastered. Results per item
-go to the run store, once per round.
+go to the run store, once per round. Strategies without the Organizer's gate go on
+while rounds and teacher tokens are left; `targeted` also scores the student on a
+sample of its own training items and logs the failures for the next round.
 """
 
 from __future__ import annotations
@@ -16,8 +18,20 @@ from ioa_agent.assessment import per_level_ratio, per_module, student_scores, te
 from ioa_agent.display import progress_bar
 from ioa_agent.pedagogy.identifier import gap, ratios
 from ioa_agent.pedagogy.organizer import decide_after_assess, mastery_gate, teaching_level
-from ioa_agent.run import Run, atomic_write_json
+from ioa_agent.pedagogy.strategies import (
+    budget_left,
+    decide_ungated,
+    sample_ids,
+    uses_organizer,
+)
+from ioa_agent.run import Run, atomic_write_json, derive_seed
+from ioa_agent.scoring import answers_match, extract_answer
 from ioa_agent.state import Context, Curriculum, Decision, State
+
+
+def spent_tokens(run: Run) -> int:
+    """Teacher tokens (in + out) of the run's real calls so far."""
+    return run.teacher.spent_tokens()
 
 
 def next_decision(run: Run, state: State, mastered: bool) -> Decision:
@@ -25,15 +39,51 @@ def next_decision(run: Run, state: State, mastered: bool) -> Decision:
     cfg = run.config
     cur = state["curriculum"]
     p_t, p_s = state["p_t"], state["p_s"]
+    rounds_left = state.get("round", 0) < cfg.max_rounds
+    tokens_left = budget_left(cfg.teacher.budget_tokens, spent_tokens(run))
+    if not uses_organizer(cfg.strategy):
+        return decide_ungated(rounds_left, tokens_left)
     return decide_after_assess(
         mastered=mastered,
         more_stages=cur["stage"] + 1 < len(cur["stages"]),
         remedial_used=state.get("remedial", 0),
         max_remedial=cfg.organizer.max_remedial,
         gaps_remain=any(gap(p_t[m], p_s.get(m, 0.0)) > cfg.identifier.tau_gap for m in p_t),
-        budget_left=state.get("round", 0) < cfg.max_rounds,
+        budget_left=rounds_left and tokens_left,
         cycles_left=state.get("cycle", 0) < cfg.max_cycles,
     )
+
+
+def record_failures(run: Run, rnd: int, limit: int) -> None:
+    """`targeted`: score the student on its own training items, log the failed ids.
+
+    A seeded sample of at most `limit` items trained on so far (never probes); the
+    next round synthesizes from the failures. Logged once per round.
+    """
+    from ioa_agent.student.generate import generate
+
+    key = f"failures:{rnd}"
+    if any(e["key"] == key for e in run.store.events("failures")):
+        return
+    pool = {i.id: i for i in run.store.items("train", before_round=rnd + 1)}
+    ids = sample_ids(list(pool), limit, derive_seed(run.config.seed, "failures", rnd))
+    items = [pool[i] for i in ids]
+    with progress_bar(f"score training items (round {rnd})", len(items)) as advance:
+        outputs = generate(
+            run.student_model,
+            [i.prompt for i in items],
+            adapter_dir=run.adapter_dir(rnd),
+            batch_size=run.config.assess.batch_size,
+            max_new_tokens=run.config.assess.max_new_tokens,
+            progress=advance,
+        )
+    failed = [
+        i.id
+        for i, out in zip(items, outputs, strict=True)
+        if not answers_match(extract_answer(out), i.answer)
+    ]
+    payload = {"round": rnd, "scored": len(items), "failed": failed}
+    run.store.log_event(key, "assess", "failures", payload)
 
 
 def assess(state: State, runtime: Runtime[Context]) -> State:
@@ -53,9 +103,12 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
     update: State = {**state, "p_s": p_s, "level_ratios": level_ratios}
     decision = next_decision(run, update, mastered)
 
+    if run.config.strategy == "targeted" and decision == "adapt":
+        record_failures(run, rnd, len(probes))
+
     remedial = state.get("remedial", 0)
     levels = dict(cur["levels"])
-    if decision == "adapt":
+    if decision == "adapt" and uses_organizer(run.config.strategy):
         remedial += 1
         max_levels = {m.id: m.levels for m in run.store.modules()}
         for m in stage:
@@ -71,6 +124,8 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         "p_s": p_s,
         "ratios": mastery,
         "levels": levels,
+        "strategy": run.config.strategy,
+        "teacher_tokens": spent_tokens(run),
     }
     atomic_write_json(run.dir / "assess" / f"{rnd:04d}.json", summary)
     run.store.log_event(f"assess:{rnd}", "assess", "gate", summary)

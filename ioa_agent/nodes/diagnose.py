@@ -26,10 +26,15 @@ from ioa_agent.state import Context, State
 
 
 def ensure_probes(run: Run) -> list[Item]:
-    """The held-out probe items, written by the teacher on the first visit only."""
+    """The held-out probe items: from the seed data, or written by the teacher, once."""
+    if run.config.seed_data is not None:
+        from ioa_agent.domains.seed import build_seed_domain
+
+        build_seed_domain(run)
+        return run.store.items("probe")
     modules = run.store.modules()
     if not modules:
-        modules = run.teacher.decompose(run.config.domain)
+        modules = run.teacher.decompose(run.config.domain, [])
         run.store.save_modules(modules)
     probes = run.store.items("probe")
     have = {(p.module, p.level) for p in probes}
@@ -46,6 +51,7 @@ def ensure_probes(run: Run) -> list[Item]:
 
 def diagnose(state: State, runtime: Runtime[Context]) -> State:
     run = runtime.context.open()
+    run.teacher.node = "diagnose"
     cfg = run.config.identifier
     cycle = state.get("cycle", 0) + 1
     round = state.get("round", 0)

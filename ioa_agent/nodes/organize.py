@@ -4,8 +4,10 @@ After a diagnosis it lays the targets out in prerequisite order (topological sta
 keeps each step within the zone of proximal development (Eq. 8: split a stage or mark
 it for bridging data), and picks each module's teaching level one notch at a time.
 Later visits either advance to the next stage (after the mastery gate, or an
-escalation that moved on) or re-plan with a person's feedback. It makes no teacher
-calls and trains nothing: planning only, from the scores in the state.
+escalation that moved on) or re-plan with a person's feedback. Strategies without
+the Identifier or the Organizer (config `strategy`, pedagogy.strategies) get their
+targets from `choose_targets` and, without the Organizer, one unordered stage. It
+makes no teacher calls and trains nothing: planning only, from the scores in the state.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from langgraph.runtime import Runtime
 from ioa_agent.pedagogy.identifier import edges_from_list, ratios
 from ioa_agent.pedagogy.organizer import apply_zpd, teaching_level, topological_stages
 from ioa_agent.pedagogy.plans import apply_feedback, parse_feedback
+from ioa_agent.pedagogy.strategies import choose_targets, uses_organizer
+from ioa_agent.run import derive_seed
 from ioa_agent.state import Context, Curriculum, State
 
 
@@ -32,9 +36,15 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
 
     if cur is None or cur["cycle"] != state["cycle"]:
         diag = state["diagnosis"]
-        mastered = {m for m, r in mastery.items() if r >= tau}
-        layers = topological_stages(diag["targets"], edges_from_list(diag["edges"]), mastered)
-        stages = apply_zpd(layers, p_s, run.config.organizer.tau_zpd)
+        method = run.config.strategy
+        seed = derive_seed(run.config.seed, "targets", state["cycle"])
+        targets = choose_targets(method, diag["targets"], list(max_levels), seed)
+        if uses_organizer(method):
+            mastered = {m for m, r in mastery.items() if r >= tau}
+            layers = topological_stages(targets, edges_from_list(diag["edges"]), mastered)
+            stages = apply_zpd(layers, p_s, run.config.organizer.tau_zpd)
+        else:
+            stages = [{"modules": targets, "bridge": False}] if targets else []
         cur = Curriculum(cycle=state["cycle"], stages=stages, stage=0, levels={})
         kind = "plan"
     elif review.get("action") == "reject":

@@ -2,8 +2,10 @@
 
 Continues the previous round's adapter (or starts one on the base model), so the
 curriculum accumulates; each round's adapter is kept under its round directory. The
-work happens in `python -m ioa_agent.student.train` (or `accelerate launch` when the
-config says so); the adapter is written atomically, and a re-run that finds it skips
+work happens in `python -m ioa_agent.student.train` (or `accelerate launch` with a
+shipped or user accelerate config when the config says so), on the fast path the
+config allows (packing, attention kernel, compile, Liger, gradient checkpointing); the
+adapter is written atomically, and a re-run that finds it skips
 training. This node does not score anything.
 """
 
@@ -46,12 +48,21 @@ def train(state: State, runtime: Runtime[Context]) -> State:
         grad_accum=cfg.grad_accum,
         max_length=cfg.max_length,
         seed=run.config.seed + rnd,
+        packing=cfg.packing,
+        pack_length=cfg.pack_length,
+        pad_to_multiple_of=cfg.pad_to_multiple_of,
+        attn_implementation=cfg.attn_implementation,
+        compile=cfg.compile,
+        liger=cfg.liger,
+        gradient_checkpointing=cfg.gradient_checkpointing,
         launcher=cfg.launcher,
         accelerate_config=cfg.accelerate_config,
+        num_processes=cfg.num_processes,
     )
     with progress_bar(f"train round {rnd}", job.max_steps) as advance:
         metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log", progress=advance)
     weights = out / "adapter_model.safetensors"
     summary = {k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime", "examples")}
+    summary["fast_path"] = metrics.get("fast_path")
     run.store.log_event(f"train:{rnd}", "train", "train", {"round": rnd, **summary})
     return {"adapter": {"path": str(out), "sha256": sha256_file(weights)}}

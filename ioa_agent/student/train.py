@@ -10,6 +10,12 @@ into `<output_dir>.tmp`, then renamed to `<output_dir>`, with `metrics.json` ins
 An output folder holding `metrics.json` is complete, and asking for it again trains
 nothing.
 
+Speed comes from TRL/transformers options chosen by `ioa_agent.student.packing`:
+packed rows with per-document attention (or length-grouped padded batches), bf16
+base weights on GPUs that have it, flash-attn or SDPA, optional regional
+`torch.compile`, Liger kernels when installed, gradient checkpointing only when memory
+needs it. metrics.json records what was used and how it was launched.
+
 This module does not choose data, schedule rounds, merge adapters or evaluate.
 """
 
@@ -27,10 +33,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ioa_agent.student.launch import describe_launch
+from ioa_agent.student.launch import launch_command as launch_argv
+from ioa_agent.student.packing import FastPath, installed, plan_fast_path
+
 if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
     from trl import SFTTrainer
 
 METRICS_FILE = "metrics.json"
+LENGTH_SAMPLE = 1000  # examples tokenized to size packed rows
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _PR_SET_PDEATHSIG = 1
 
@@ -60,9 +72,24 @@ class TrainJob(BaseModel):
     grad_accum: int = Field(default=1, gt=0)
     max_length: int = Field(default=128, gt=0, description="Tokens per example, prompt included.")
     seed: int = 0
+    packing: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Packed rows with per-document attention; see packing.py."
+    )
+    pack_length: int | None = Field(
+        default=None, gt=0, description="Tokens per packed row; null: about batch_size examples."
+    )
+    pad_to_multiple_of: int | None = Field(default=64, gt=0)
+    attn_implementation: Literal["auto", "flash_attention_2", "sdpa", "eager"] = "auto"
+    compile: bool = Field(default=False, description="Regional torch.compile.")
+    liger: Literal["auto", "off"] = "auto"
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
     launcher: Literal["python", "accelerate"] = "python"
     accelerate_config: str | None = Field(
-        default=None, description="`accelerate launch --config_file` value; null for its default."
+        default=None,
+        description="Shipped accelerate config name or YAML path; null for accelerate's default.",
+    )
+    num_processes: int | None = Field(
+        default=None, gt=0, description="`accelerate launch --num_processes`; null: the config's."
     )
 
 
@@ -84,8 +111,76 @@ def load_examples(data_path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def build_trainer(job: TrainJob, callbacks: list[Any] | None = None) -> SFTTrainer:
-    """The `SFTTrainer` for `job`: data prepared (labels -100 outside the completion), LoRA on."""
+def plan_for(
+    job: TrainJob, tokenizer: PreTrainedTokenizerBase, rows: list[dict[str, str]]
+) -> FastPath:
+    """The fast path of `job` on this machine (see `ioa_agent.student.packing`)."""
+    import torch
+    from transformers import AutoConfig
+
+    cuda = torch.cuda.is_available()
+    packs = job.packing == "on" or (job.packing == "auto" and len(rows) > 1)
+    lengths = None
+    if packs and job.pack_length is None:
+        lengths = example_lengths(tokenizer, rows[:LENGTH_SAMPLE])
+    dims, gpu_bytes = None, None
+    if cuda and job.gradient_checkpointing == "auto":
+        cfg = AutoConfig.from_pretrained(job.base_model).get_text_config()
+        hidden, layers = int(cfg.hidden_size), int(cfg.num_hidden_layers)
+        inter = int(getattr(cfg, "intermediate_size", 4 * hidden))
+        vocab = int(cfg.vocab_size)
+        params = layers * (4 * hidden * hidden + 3 * hidden * inter) + vocab * hidden
+        dims = {"layers": layers, "hidden": hidden, "vocab": vocab, "params": params}
+        gpu_bytes = int(torch.cuda.get_device_properties(0).total_memory)
+    return plan_fast_path(
+        packing=job.packing,
+        pack_length=job.pack_length,
+        batch_size=job.batch_size,
+        max_length=job.max_length,
+        examples=len(rows),
+        lengths=lengths,
+        attn_implementation=job.attn_implementation,
+        compile=job.compile,
+        liger=job.liger,
+        gradient_checkpointing=job.gradient_checkpointing,
+        pad_to_multiple_of=job.pad_to_multiple_of,
+        cuda=cuda,
+        bf16=cuda and torch.cuda.is_bf16_supported(),
+        flash_attn=installed("flash_attn"),
+        liger_installed=installed("liger_kernel"),
+        model_dims=dims,
+        gpu_bytes=gpu_bytes,
+    )
+
+
+def example_lengths(tokenizer: PreTrainedTokenizerBase, rows: list[dict[str, str]]) -> list[int]:
+    """Token counts of `rows` rendered with the chat template, as TRL tokenizes them."""
+    return [
+        len(
+            tokenizer.apply_chat_template(
+                [
+                    {"role": "user", "content": row["prompt"]},
+                    {"role": "assistant", "content": row["completion"]},
+                ],
+                tokenize=True,
+                return_dict=False,
+            )
+        )
+        for row in rows
+    ]
+
+
+def build_trainer(
+    job: TrainJob,
+    callbacks: list[Any] | None = None,
+    plan: FastPath | None = None,
+    model: PreTrainedModel | None = None,
+) -> SFTTrainer:
+    """The `SFTTrainer` for `job`: data prepared (labels -100 outside the completion), LoRA on.
+
+    `plan` defaults to `plan_for(job, ...)`; `model` is a loaded base model to use
+    instead of loading `job.base_model` (benchmarks build random-weight models in memory).
+    """
     import torch
     from datasets import Dataset
     from peft import LoraConfig, PeftModel, get_peft_model
@@ -94,11 +189,19 @@ def build_trainer(job: TrainJob, callbacks: list[Any] | None = None) -> SFTTrain
 
     set_seed(job.seed)  # before the LoRA matrices are initialised
     cuda = torch.cuda.is_available()
-    bf16 = cuda and torch.cuda.is_bf16_supported()
     tokenizer = AutoTokenizer.from_pretrained(job.base_model)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(job.base_model, dtype=torch.float32)
+    rows = load_examples(Path(job.data_path))
+    plan = plan or plan_for(job, tokenizer, rows)
+    dtype = torch.bfloat16 if plan.bf16 else torch.float32
+    if model is None:
+        model = AutoModelForCausalLM.from_pretrained(
+            job.base_model, dtype=dtype, attn_implementation=plan.attn_implementation
+        )
+    else:
+        model.set_attn_implementation(plan.attn_implementation)
+    set_seed(job.seed)
     if job.init_adapter:
         model = PeftModel.from_pretrained(model, job.init_adapter, is_trainable=True)
     else:
@@ -112,7 +215,6 @@ def build_trainer(job: TrainJob, callbacks: list[Any] | None = None) -> SFTTrain
         )
         model = get_peft_model(model, lora)
 
-    rows = load_examples(Path(job.data_path))
     dataset = Dataset.from_list(
         [
             {
@@ -122,19 +224,28 @@ def build_trainer(job: TrainJob, callbacks: list[Any] | None = None) -> SFTTrain
             for row in rows
         ]
     )
+    if plan.compile:  # accelerate reads this when it builds its TorchDynamoPlugin
+        os.environ["ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION"] = "1"
     args = SFTConfig(
         output_dir=job.output_dir + ".tmp",
         max_steps=job.max_steps,
-        per_device_train_batch_size=job.batch_size,
+        per_device_train_batch_size=plan.per_device_batch,
         gradient_accumulation_steps=job.grad_accum,
         learning_rate=job.learning_rate,
         lr_scheduler_type=job.lr_scheduler,
         warmup_steps=job.warmup_ratio,  # a float below 1 is a ratio of max_steps
-        max_length=job.max_length,
+        max_length=plan.pack_length if plan.packing else job.max_length,
         completion_only_loss=True,
-        packing=False,
-        gradient_checkpointing=False,  # TRL turns it on by default; small students do not need it
-        bf16=bf16,
+        packing=plan.packing,
+        packing_strategy="bfd",  # padding-free rows: position_ids restart per example
+        pad_to_multiple_of=plan.pad_to_multiple_of,
+        train_sampling_strategy="group_by_length" if plan.group_by_length else "random",
+        gradient_checkpointing=plan.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        torch_compile=plan.compile,
+        use_liger_kernel=plan.liger,
+        include_num_input_tokens_seen="non_padding",
+        bf16=plan.bf16,
         fp16=False,
         use_cpu=not cuda,
         seed=job.seed,
@@ -183,28 +294,49 @@ def train(job: TrainJob) -> dict[str, Any]:
 
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()
-    trainer = build_trainer(job, callbacks=[_Progress()])
+    tokenizer = transformers.AutoTokenizer.from_pretrained(job.base_model)
+    examples = load_examples(Path(job.data_path))
+    plan = plan_for(job, tokenizer, examples)
+    trainer = build_trainer(job, callbacks=[_Progress()], plan=plan)
     trainer.remove_callback(PrinterCallback)  # _Progress prints one line per step instead
-    examples = len(trainer.train_dataset)
     print(
-        f"training {job.max_steps} steps on {examples} examples from {job.base_model}", flush=True
+        f"training {job.max_steps} steps on {len(examples)} examples from {job.base_model}",
+        flush=True,
+    )
+    layout = f"packed rows of {plan.pack_length} tokens" if plan.packing else "padded batches"
+    print(
+        f"fast path: {layout}, attention {plan.attn_implementation}, compile {plan.compile}, "
+        f"liger {plan.liger}, gradient checkpointing {plan.gradient_checkpointing}, "
+        f"world size {trainer.accelerator.num_processes}",
+        flush=True,
     )
     staging = Path(job.output_dir + ".tmp")
     if trainer.is_world_process_zero() and staging.exists():
         shutil.rmtree(staging)  # a crashed run's leftovers
     result = trainer.train()
     trainer.save_model(str(staging))  # every rank: sharded setups gather weights here
+    runtime = float(result.metrics.get("train_runtime", 0.0))
+    tokens = int(trainer.state.num_input_tokens_seen)
     metrics = {
         "steps": int(trainer.state.global_step),
         "final_loss": losses[-1] if losses else None,
         "losses": losses,
         "train_loss": float(result.training_loss),
-        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
-        "seconds_per_step": float(result.metrics.get("train_runtime", 0.0))
-        / max(1, int(trainer.state.global_step)),
-        "examples": examples,
+        "train_runtime_s": runtime,
+        "seconds_per_step": runtime / max(1, int(trainer.state.global_step)),
+        "tokens_seen": tokens,
+        "tokens_per_s": tokens / runtime if runtime > 0 else None,
+        "examples": len(examples),
+        "rows": len(trainer.train_dataset),
         "base_model": job.base_model,
         "init_adapter": job.init_adapter,
+        "fast_path": plan.model_dump(),
+        "launch": describe_launch(
+            job.launcher,
+            job.accelerate_config,
+            world_size=int(trainer.accelerator.num_processes),
+            distributed_type=str(trainer.accelerator.distributed_type.value),
+        ),
     }
     if trainer.is_world_process_zero():
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
@@ -291,11 +423,7 @@ def run_training(
 
 def launch_command(job: TrainJob, job_path: Path) -> list[str]:
     """The argv that runs `job_path` with the job's launcher."""
-    module = ["-m", "ioa_agent.student.train", str(job_path)]
-    if job.launcher == "python":
-        return [sys.executable, *module]
-    config = ["--config_file", job.accelerate_config] if job.accelerate_config else []
-    return [sys.executable, "-m", "accelerate.commands.launch", *config, *module]
+    return launch_argv(job.launcher, job_path, job.accelerate_config, job.num_processes)
 
 
 def _die_with_parent() -> Callable[[], None]:

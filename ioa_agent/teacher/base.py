@@ -2,15 +2,33 @@
 
 Every teacher (the built-in exact arithmetic teacher, an LLM behind an
 OpenAI-compatible endpoint) implements this protocol. Each method is one teacher
-task; requests and answers are JSON-plain so the run store can cache them. This
-module holds no implementation and does no I/O.
+task; requests and answers are JSON-plain so the run store can cache them. A teacher
+that cannot produce a valid answer raises `TeacherFailure` with the reason (the
+caller records it as a failed item and goes on); any other exception means the
+teacher is unreachable and stops the run (it resumes from the cache). This module
+holds no implementation and does no I/O.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ioa_agent.items import Item, ModuleSpec, Solution, Strategy, Variant
+
+
+class TeacherFailure(Exception):
+    """The teacher's answer stayed malformed (invalid JSON, wrong schema, empty)."""
+
+
+@dataclass
+class Usage:
+    """What one teacher call cost: tokens, attempts, and the faults that were retried."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    attempts: int = 1
+    faults: dict[str, int] = field(default_factory=dict)
 
 
 class Teacher(Protocol):
@@ -18,8 +36,15 @@ class Teacher(Protocol):
 
     model_id: str
 
-    def decompose(self, domain: str) -> list[ModuleSpec]:
-        """Knowledge modules of the domain with their proposed prerequisites."""
+    def decompose(self, domain: str, examples: list[str] | None = None) -> list[ModuleSpec]:
+        """Knowledge modules of the domain with their proposed prerequisites.
+
+        `examples` are a few seed questions of the domain (empty for a built-in one).
+        """
+        ...
+
+    def classify(self, prompt: str, modules: list[ModuleSpec], levels: int) -> tuple[str, int]:
+        """The module of `modules` a seed question belongs to, and its level 1..levels."""
         ...
 
     def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
@@ -44,4 +69,8 @@ class Teacher(Protocol):
         simpler and narrows it to the weak sub-skill, "bridging" one notch harder.
         The returned item's `answer` is the teacher's claim; the adapter verifies it.
         """
+        ...
+
+    def judge(self, question: str, reference: str, answer: str) -> bool:
+        """Does `answer` say what `reference` says, for an open-ended question."""
         ...

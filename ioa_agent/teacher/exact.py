@@ -18,13 +18,16 @@ class ArithmeticTeacher:
 
     model_id = "builtin/arithmetic-exact"
 
-    def decompose(self, domain: str) -> list[ModuleSpec]:
+    def decompose(self, domain: str, examples: list[str] | None = None) -> list[ModuleSpec]:
         if domain != arithmetic.DOMAIN:
             raise ValueError(
                 f"the exact teacher only knows the {arithmetic.DOMAIN!r} domain, "
                 f"not {domain!r}; use an LLM teacher for other domains"
             )
         return [m.model_copy(deep=True) for m in arithmetic.MODULES]
+
+    def classify(self, prompt: str, modules: list[ModuleSpec], levels: int) -> tuple[str, int]:
+        raise ValueError("built-in items carry their module; only seed data needs classifying")
 
     def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
         return arithmetic.write_items(module.id, level, n, seed)
@@ -37,3 +40,6 @@ class ArithmeticTeacher:
 
     def rewrite(self, item: Item, strategies: list[Strategy], variant: Variant) -> Item:
         return arithmetic.rewrite(item, strategies, variant)
+
+    def judge(self, question: str, reference: str, answer: str) -> bool:
+        raise ValueError("arithmetic answers are numbers, checked exactly; nothing to judge")

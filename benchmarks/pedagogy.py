@@ -1,0 +1,275 @@
+"""Does the pedagogy pay? Every strategy at the same teacher-token budget.
+
+Runs `ioa`, the baselines `uniform` (self-instruct style) and `targeted` (LLM2LLM
+style) and the ablations `no_identifier`, `no_organizer`, `no_adapter` on the
+built-in arithmetic domain, each with several seeds, the same teacher-token budget,
+the same rounds and the same training steps per round. Writes, under --out
+(default checkpoints/pedagogy[-tiny], not tracked by git):
+
+    pedagogy.md / pedagogy.json   final per-module and overall accuracy, retention
+                                  (P_S/P_T), teacher tokens, training steps, wall
+                                  time: mean ± std over seeds; and the teacher
+                                  tokens each strategy needs to reach the uniform
+                                  baseline's final accuracy
+    pedagogy.png                  student accuracy against teacher tokens spent
+    report/report.html            `ioa report` of every strategy's first seed
+    runs/                         the runs; a finished run is skipped on re-runs
+                                  and an unfinished one resumed
+
+    .venv/bin/python benchmarks/pedagogy.py --tiny         # smoke run, tiny student
+    .venv/bin/python benchmarks/pedagogy.py                # SmolLM2 student (hours)
+    .venv/bin/python benchmarks/pedagogy.py --estimate     # only print the time estimate
+
+--tiny uses a random-weight few-layer student: its numbers show the machinery, not
+the method. The SmolLM2 run uses the demo's sizes (ioa_agent/defaults/demo.yaml)
+with the budget and rounds below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ioa_agent.config import load_config, parse_config  # noqa: E402
+from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
+from ioa_agent.report.data import RunData, gather, mean_std, tokens_to_reach  # noqa: E402
+
+# measured on the 2-core CPU with SmolLM2 (README, `make demo`), for --estimate
+SECONDS_PER_STEP = 5.0
+SECONDS_PER_PROBE = 45.0 / 108
+SECONDS_ADAPT_ROUND = 10.0
+
+
+def tiny_model(folder: Path) -> Path:
+    """The tests' tiny student (random weights, tokenizer trained on the domain)."""
+    from ioa_agent.student.models import make_tiny_model
+    from ioa_agent.teacher.exact import ArithmeticTeacher
+
+    path = folder / "tiny-model"
+    if (path / "config.json").is_file():
+        return path
+    teacher = ArithmeticTeacher()
+    texts: list[str] = []
+    for module in teacher.decompose("arithmetic", []):
+        for level in range(1, module.levels + 1):
+            for item in teacher.write_items(module, level, 5, seed=level):
+                texts += [item.prompt, item.completion()]
+    return make_tiny_model(path, texts)
+
+
+def base_config(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """The shared config: every strategy and seed differs only in those two fields."""
+    if args.tiny:
+        cfg: dict[str, Any] = {
+            "student": {"model": str(tiny_model(folder))},
+            "identifier": {"probes_per_level": 2},
+            "adapter": {"seeds_per_module": 2, "j": 3},
+            "train": {
+                "steps_per_round": args.steps or 4,
+                "batch_size": 4,
+                "max_length": 96,
+                "learning_rate": 1e-3,
+            },
+            "assess": {"batch_size": 64, "max_new_tokens": 12},
+        }
+    else:
+        cfg = load_config().model_dump(mode="json")
+        if args.steps:
+            cfg["train"]["steps_per_round"] = args.steps
+    cfg["max_rounds"] = args.rounds
+    cfg["max_cycles"] = args.rounds  # never the reason a run stops early
+    cfg.setdefault("organizer", {}).update({"on_escalation": "move_on"})
+    cfg.setdefault("teacher", {})["budget_tokens"] = args.budget
+    return cfg
+
+
+def run_one(config: dict[str, Any], runs: Path, name: str) -> float:
+    """Run (or resume, or skip) one run; returns its wall seconds (stored on finish)."""
+    from ioa_agent.run import create_run, open_run
+    from ioa_agent.runner import advance, snapshot
+
+    folder = runs / name
+    timing = folder / "wall_seconds.json"
+    if timing.is_file() and snapshot(open_run(folder)).done:
+        print(f"{name}: done before, skipped", flush=True)
+        return json.loads(timing.read_text())["seconds"]
+    run = open_run(folder) if folder.exists() else create_run(parse_config(config), runs, name)
+    start = time.monotonic()
+    out = advance(run)
+    took = time.monotonic() - start
+    if not out.done:
+        raise RuntimeError(f"{name} stopped at {out.next} (a review?): see `ioa status {name}`")
+    timing.write_text(json.dumps({"seconds": took}))
+    print(f"{name}: {took:.0f} s", flush=True)
+    return took
+
+
+def summarise(datas: dict[str, list[RunData]], walls: dict[str, list[float]]) -> dict[str, Any]:
+    """Mean ± std over seeds per strategy, and tokens to reach uniform's final accuracy."""
+    out: dict[str, Any] = {"strategies": {}}
+    for method, runs in datas.items():
+        modules = sorted(runs[0].p_t)
+        teacher_acc = [
+            sum(r.p_t[m] for m in modules) / len(modules) for r in runs
+        ]  # P_T is the same probes for every run
+        row: dict[str, Any] = {
+            "seeds": len(runs),
+            "accuracy": mean_std([r.final.accuracy for r in runs]),
+            "retention": mean_std(
+                [r.final.accuracy / t if t else 0.0 for r, t in zip(runs, teacher_acc, strict=True)]
+            ),
+            "teacher_tokens": mean_std([r.final.teacher_tokens for r in runs]),
+            "training_steps": mean_std([r.train_steps for r in runs]),
+            "wall_seconds": mean_std(walls[method]),
+            "modules": {m: mean_std([r.final.p_s.get(m, 0.0) for r in runs]) for m in modules},
+            "curve": mean_curve(runs),
+        }
+        out["strategies"][method] = row
+    if "uniform" in out["strategies"]:
+        target = out["strategies"]["uniform"]["accuracy"][0]
+        out["uniform_final_accuracy"] = target
+        for row in out["strategies"].values():
+            row["tokens_to_uniform"] = tokens_to_reach(row["curve"], target)
+    return out
+
+
+def mean_curve(runs: list[RunData]) -> list[tuple[float, float]]:
+    """(tokens, accuracy) per round, averaged over seeds (up to the shortest run)."""
+    n = min(len(r.rounds) for r in runs)
+    return [
+        (
+            sum(r.rounds[i].teacher_tokens for r in runs) / len(runs),
+            sum(r.rounds[i].accuracy for r in runs) / len(runs),
+        )
+        for i in range(n)
+    ]
+
+
+def _pm(ms: tuple[float, float], fmt: str = ".3f") -> str:
+    return f"{ms[0]:{fmt}} ± {ms[1]:{fmt}}"
+
+
+def markdown(summary: dict[str, Any], args: argparse.Namespace) -> str:
+    rows = summary["strategies"]
+    kind = "tiny random-weight student (smoke run)" if args.tiny else "SmolLM2-135M-Instruct"
+    lines = [
+        f"# Strategies at equal teacher budget ({kind})",
+        "",
+        f"Budget {args.budget} teacher tokens, {args.rounds} rounds, seeds {args.seeds}; "
+        "mean ± std over seeds.",
+        "",
+        "| strategy | accuracy | retention P_S/P_T | teacher tokens | training steps "
+        "| wall s | tokens to reach uniform |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method, r in rows.items():
+        reach = r.get("tokens_to_uniform")
+        reached = "not reached" if reach is None else f"{reach:.0f}"
+        if reach is not None and reach <= r["curve"][0][0]:
+            reached += " (untrained student)"
+        lines.append(
+            f"| {method} | {_pm(r['accuracy'])} | {_pm(r['retention'])} "
+            f"| {_pm(r['teacher_tokens'], '.0f')} | {_pm(r['training_steps'], '.0f')} "
+            f"| {_pm(r['wall_seconds'], '.0f')} | {reached} |"
+        )
+    modules = sorted(next(iter(rows.values()))["modules"])
+    lines += ["", "Final accuracy per module:", ""]
+    lines.append("| module | " + " | ".join(rows) + " |")
+    lines.append("|---|" + "---|" * len(rows))
+    for m in modules:
+        cells = " | ".join(_pm(rows[s]["modules"][m], ".2f") for s in rows)
+        lines.append(f"| {m} | {cells} |")
+    if "uniform_final_accuracy" in summary:
+        lines += [
+            "",
+            f"Uniform baseline's final accuracy: {summary['uniform_final_accuracy']:.3f}; "
+            "'tokens to reach uniform' is where each strategy's mean curve first reaches it.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def estimate(args: argparse.Namespace) -> float:
+    """Wall seconds of the whole SmolLM2 experiment, from the measured per-phase times."""
+    cfg = load_config()
+    probes = 9 * 4 * cfg.identifier.probes_per_level
+    steps = args.steps or cfg.train.steps_per_round
+    per_round = steps * SECONDS_PER_STEP + probes * SECONDS_PER_PROBE + SECONDS_ADAPT_ROUND
+    per_run = probes * SECONDS_PER_PROBE + args.rounds * per_round
+    targeted_extra = (args.rounds - 1) * probes * SECONDS_PER_PROBE  # scoring its own items
+    methods = args.strategies
+    total = len(methods) * args.seeds * per_run
+    total += ("targeted" in methods) * args.seeds * targeted_extra
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tiny", action="store_true", help="tiny random-weight student (smoke)")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--strategies", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--budget", type=int, help="teacher tokens per run")
+    p.add_argument("--rounds", type=int, help="training rounds per run")
+    p.add_argument("--steps", type=int, help="training steps per round")
+    p.add_argument("--out", help="output folder")
+    p.add_argument("--estimate", action="store_true", help="print the time estimate only")
+    args = p.parse_args(argv)
+    args.budget = args.budget or (60_000 if args.tiny else 400_000)
+    args.rounds = args.rounds or (3 if args.tiny else 4)
+    out = Path(args.out or ROOT / "checkpoints" / ("pedagogy-tiny" if args.tiny else "pedagogy"))
+    if args.estimate or not args.tiny:
+        secs = estimate(args)
+        print(
+            f"estimated wall time with SmolLM2 on this CPU: {secs / 3600:.1f} h "
+            f"({len(args.strategies)} strategies x {args.seeds} seeds, {args.rounds} rounds)"
+        )
+        if args.estimate:
+            return 0
+    out.mkdir(parents=True, exist_ok=True)
+    runs = out / "runs"
+    runs.mkdir(exist_ok=True)
+    base = base_config(args, out)
+    datas: dict[str, list[RunData]] = {}
+    walls: dict[str, list[float]] = {}
+    from ioa_agent.run import open_run
+
+    for method in args.strategies:
+        for seed in range(args.seeds):
+            name = f"{method}-s{seed}"
+            wall = run_one({**base, "strategy": method, "seed": seed}, runs, name)
+            datas.setdefault(method, []).append(gather(open_run(runs / name)))
+            walls.setdefault(method, []).append(wall)
+
+    summary = summarise(datas, walls)
+    summary["settings"] = {
+        "tiny": args.tiny,
+        "budget_tokens": args.budget,
+        "rounds": args.rounds,
+        "seeds": args.seeds,
+        "steps_per_round": base["train"]["steps_per_round"],
+    }
+    (out / "pedagogy.json").write_text(json.dumps(summary, indent=1))
+    (out / "pedagogy.md").write_text(markdown(summary, args))
+
+    from ioa_agent.report import figures
+    from ioa_agent.report.html import curve, write_report
+
+    figures.accuracy_vs_tokens(
+        out / "pedagogy.png",
+        {m: [curve(d) for d in ds] for m, ds in datas.items()},
+        title=f"accuracy vs teacher tokens ({'tiny student' if args.tiny else 'SmolLM2'})",
+    )
+    write_report([open_run(runs / f"{m}-s0") for m in args.strategies], out / "report")
+    print((out / "pedagogy.md").read_text())
+    print(f"wrote {out}/pedagogy.md, pedagogy.json, pedagogy.png, report/report.html")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Domains defined by seed data: a JSONL file of questions with gold answers.
+
+Each line holds `prompt` (or `question`/`text`), `answer` (or `code`), and optionally
+`module` (`category/name`), `level` (1..) and `tests` (or `test_list`: assert
+statements, for code). GSM8K-style answers (`... #### 72`) and solutions ending in a
+`\\boxed{}` answer are split into a worked rationale and the final answer.
+
+`build_seed_domain` turns the file into the run's modules and items, once: modules
+come from the items' tags, else from the teacher (decompose, then classify each
+item into a module and a level); per module, `probes_per_module` items are held out
+as probes (never trained on: they stay out of the seed pool, and the adapter's leak
+filter rejects look-alikes), and a module with too few gets teacher-written probes,
+whose provenance is the teacher's model id instead of the seed file. `seed_items`
+draws a round's seed items from the pool. This module does not score anything.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ioa_agent.items import Item, ModuleSpec
+
+if TYPE_CHECKING:
+    from ioa_agent.run import Run
+
+_MODULE_ID = re.compile(r"^[a-z0-9_]+/[a-z0-9_]+$")
+_CALC = re.compile(r"<<[^<>]*>>")
+_PROMPT_KEYS = ("prompt", "question", "text")
+_ANSWER_KEYS = ("answer", "code")
+_TEST_KEYS = ("tests", "test_list")
+
+
+class SeedDataError(ValueError):
+    """A seed file that cannot be used; the message names the line and the fix."""
+
+
+def _first(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((row[k] for k in keys if k in row), None)
+
+
+def split_answer(answer: str) -> tuple[str, str]:
+    """(rationale, final answer) of a gold answer: `#### N` or a last `\\boxed{}`."""
+    if "####" in answer:
+        body, _, final = answer.rpartition("####")
+        return _CALC.sub("", body).strip(), final.strip().replace(",", "")
+    from ioa_agent.evaluation.math_scoring import last_boxed
+
+    boxed = last_boxed(answer) if "\\boxed" in answer else None
+    if boxed is not None:
+        return answer.strip(), boxed.strip()
+    return "", answer.strip()
+
+
+def parse_row(row: Any, where: str, scorer: str) -> Item:
+    """One seed line as an Item (module "" and level 0 when untagged)."""
+    if not isinstance(row, dict):
+        raise SeedDataError(f"{where}: each line must be a JSON object")
+    prompt, answer = _first(row, _PROMPT_KEYS), _first(row, _ANSWER_KEYS)
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise SeedDataError(f"{where}: needs a non-empty string `prompt` (or `question`)")
+    if not isinstance(answer, str) or not answer.strip():
+        raise SeedDataError(f"{where}: needs a non-empty string `answer` (or `code`)")
+    module = row.get("module") or ""
+    if module and not (isinstance(module, str) and _MODULE_ID.match(module)):
+        raise SeedDataError(f"{where}: `module` must look like `category/name`, got {module!r}")
+    level = row.get("level", 0)
+    if not isinstance(level, int) or level < 0:
+        raise SeedDataError(f"{where}: `level` must be a positive integer, got {level!r}")
+    tests = _first(row, _TEST_KEYS) or []
+    if isinstance(tests, str):
+        tests = [tests]
+    if not (isinstance(tests, list) and all(isinstance(t, str) for t in tests)):
+        raise SeedDataError(f"{where}: `tests` must be a list of assert statements")
+    if scorer == "code":
+        if not tests:
+            raise SeedDataError(f"{where}: a code domain needs `tests` on every item")
+        rationale, final = "", answer.replace("\r\n", "\n").strip()
+    else:
+        rationale, final = split_answer(answer) if scorer == "math" else ("", answer.strip())
+    return Item(
+        module=module,
+        level=level,
+        prompt=prompt.strip(),
+        answer=final,
+        rationale=rationale,
+        tests=list(tests),
+    )
+
+
+def load_seed_file(path: Path, scorer: str, limit: int | None = None) -> list[Item]:
+    """The seed items of a JSONL file, validated line by line (first `limit` lines)."""
+    items: list[Item] = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if limit is not None and len(items) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SeedDataError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            items.append(parse_row(row, f"{path}:{number}", scorer))
+    if not items:
+        raise SeedDataError(f"{path} holds no seed items")
+    return items
+
+
+def split_probes(items: list[Item], per_module: int, seed: int) -> tuple[list[Item], list[Item]]:
+    """(probes, pool): per module, `per_module` items spread over its levels, held out."""
+    by_module: dict[str, list[Item]] = defaultdict(list)
+    for it in items:
+        by_module[it.module].append(it)
+    probes: list[Item] = []
+    for module, group in sorted(by_module.items()):
+        rng = random.Random(f"{seed}:{module}")
+        by_level: dict[int, list[Item]] = defaultdict(list)
+        for it in sorted(group, key=lambda i: i.id):
+            by_level[it.level].append(it)
+        for pile in by_level.values():
+            rng.shuffle(pile)
+        taken: list[Item] = []
+        while len(taken) < per_module and any(by_level.values()):
+            for level in sorted(by_level):
+                if by_level[level] and len(taken) < per_module:
+                    taken.append(by_level[level].pop())
+        probes += taken
+    held = {p.id for p in probes}
+    return probes, [it for it in items if it.id not in held]
+
+
+def build_seed_domain(run: Run) -> None:
+    """Modules, probes and the seed pool in the run store, built on the first visit."""
+    if run.store.modules():
+        return
+    cfg = run.config.seed_data
+    assert cfg is not None
+    items = load_seed_file(Path(cfg.path), cfg.scorer, cfg.limit)
+    source = f"seed:{Path(cfg.path).name}"
+    if all(it.module for it in items):
+        items = [it if it.level else it.model_copy(update={"level": 1}) for it in items]
+        levels = defaultdict(int)
+        for it in items:
+            levels[it.module] = max(levels[it.module], it.level)
+        specs = [
+            ModuleSpec(id=m, description=m.replace("_", " "), levels=n)
+            for m, n in sorted(levels.items())
+        ]
+    else:
+        specs, items = _classified(run, items)
+    probes, pool = split_probes(items, cfg.probes_per_module, run.config.seed)
+    run.store.save_items(probes, "probe", 0, source)
+    run.store.save_items(pool, "seed", 0, source)
+    have = defaultdict(int)
+    for p in probes:
+        have[p.module] += 1
+    for spec in specs:
+        missing = cfg.probes_per_module - have[spec.id]
+        if missing > 0:
+            extra = run.teacher.write_items(spec, 1, missing, run.config.seed)
+            run.store.save_items(extra, "probe", 0, run.teacher.model_id)
+    run.store.save_modules(specs)  # last: a store with modules is a built domain
+
+
+def _classified(run: Run, items: list[Item]) -> tuple[list[ModuleSpec], list[Item]]:
+    """Modules from the teacher, and each untagged item placed in one by the teacher."""
+    cfg = run.config.seed_data
+    assert cfg is not None
+    examples = [it.prompt for it in items[:8]]
+    specs = [
+        s.model_copy(update={"levels": cfg.levels})
+        for s in run.teacher.decompose(run.config.domain, examples)
+    ]
+    ids = {s.id for s in specs}
+    todo = [it for it in items if not it.module or it.module not in ids]
+    labels = run.teacher.classify_many([it.prompt for it in todo], specs, cfg.levels)
+    placed = {it.id: lab for it, lab in zip(todo, labels, strict=True)}
+    out: list[Item] = []
+    for it in items:
+        if it.module in ids:
+            out.append(it if it.level else it.model_copy(update={"level": 1}))
+        elif placed.get(it.id) is not None:
+            module, level = placed[it.id]
+            out.append(it.model_copy(update={"module": module, "level": level}))
+    if not out:
+        raise RuntimeError("the teacher placed no seed item in a module; see `ioa status`")
+    used = {it.module for it in out}
+    return [s for s in specs if s.id in used], out
+
+
+def seed_items(run: Run, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
+    """`n` seed items of `module` at `level` from the pool (nearest level first);
+    the teacher writes the rest when the pool runs short."""
+    pool = run.store.items("seed", module=module.id, before_round=1)
+    rng = random.Random(seed)
+    ordered = sorted(pool, key=lambda it: (abs(it.level - level), rng.random()))
+    picked = ordered[:n]
+    if len(picked) < n:
+        picked += run.teacher.write_items(module, level, n - len(picked), seed)
+    return picked

@@ -1,0 +1,182 @@
+"""Strategies: the pure choices (pedagogy.strategies) and whole tiny runs of each.
+
+The unit tests pin what each baseline and ablation changes; the run tests drive the
+real graph (real SQLite, the exact teacher, a tiny real student) under a teacher-token
+budget and check that each strategy does what it claims in the store.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import tiny_config, write_config
+
+from ioa_agent.cli import main
+from ioa_agent.config import ConfigError, parse_config
+from ioa_agent.pedagogy.strategies import (
+    METHODS,
+    budget_left,
+    choose_targets,
+    decide_ungated,
+    flat_plan,
+    from_failures,
+    is_flat,
+    rewrites,
+    round_allowance,
+    sample_ids,
+    seeds_per_entry,
+    uses_identifier,
+    uses_organizer,
+)
+from ioa_agent.run import find_run
+
+MODULES = ["a/x", "a/y", "b/z", "c/w"]
+
+
+def test_each_ablation_removes_exactly_one_component() -> None:
+    parts = {m: (uses_identifier(m), uses_organizer(m), rewrites(m)) for m in METHODS}
+    assert parts["ioa"] == (True, True, True)
+    assert parts["no_identifier"] == (False, True, True)
+    assert parts["no_organizer"] == (True, False, True)
+    assert parts["no_adapter"] == (True, True, False)
+    assert parts["uniform"] == (False, False, False)
+    assert parts["targeted"] == (False, False, False)
+
+
+def test_choose_targets() -> None:
+    assert choose_targets("ioa", ["b/z", "a/x"], MODULES, 1) == ["a/x", "b/z"]
+    assert choose_targets("uniform", ["a/x"], MODULES, 1) == sorted(MODULES)
+    assert choose_targets("targeted", [], MODULES, 1) == sorted(MODULES)
+    drawn = {tuple(choose_targets("no_identifier", ["a/x", "a/y"], MODULES, s)) for s in range(40)}
+    assert all(len(t) == 2 and set(t) <= set(MODULES) for t in drawn)
+    assert len(drawn) > 3  # uniform draws, not the identified pair every time
+    assert choose_targets("no_identifier", [], MODULES, 3) != []  # at least one
+
+
+def test_flat_plan_covers_every_module_and_level_once() -> None:
+    levels = {"a/x": 3, "b/z": 2}
+    plan = flat_plan(["b/z", "a/x"], levels, seed=5)
+    assert sorted(plan) == [
+        ("a/x", 1, "standard"),
+        ("a/x", 2, "standard"),
+        ("a/x", 3, "standard"),
+        ("b/z", 1, "standard"),
+        ("b/z", 2, "standard"),
+    ]
+    assert plan == flat_plan(["a/x", "b/z"], levels, seed=5)
+    assert {tuple(flat_plan(["a/x", "b/z"], levels, seed=s)) for s in range(10)} != {tuple(plan)}
+
+
+def test_seeds_and_rounds() -> None:
+    assert seeds_per_entry("ioa", 24, 4, flat=False) == 24
+    assert seeds_per_entry("uniform", 24, 4, flat=True) == 6
+    assert seeds_per_entry("uniform", 1, 4, flat=True) == 1
+    assert is_flat("uniform") and is_flat("targeted") and is_flat("no_organizer")
+    assert not is_flat("ioa") and not is_flat("no_adapter")
+    assert not from_failures("targeted", 1) and from_failures("targeted", 2)
+    assert not from_failures("uniform", 2)
+
+
+def test_budget_shares() -> None:
+    assert round_allowance(None, 10, 3) is None
+    assert round_allowance(900, 0, 3) == 300
+    assert round_allowance(900, 600, 1) == 300
+    assert round_allowance(900, 1000, 2) == 0
+    assert budget_left(None, 10**9) and budget_left(10, 9) and not budget_left(10, 10)
+    assert decide_ungated(True, True) == "adapt"
+    assert decide_ungated(False, True) == "end" and decide_ungated(True, False) == "end"
+
+
+def test_sample_ids() -> None:
+    ids = [f"i{k}" for k in range(10)] + ["i1"]
+    got = sample_ids(ids, 4, seed=2)
+    assert len(got) == 4 and got == sorted(got) and set(got) <= set(ids)
+    assert sample_ids(ids, 50, seed=2) == sorted(set(ids))
+    assert sample_ids(ids, 4, seed=2) == got
+
+
+def test_config_strategy_field() -> None:
+    assert parse_config({}).strategy == "ioa"
+    assert parse_config({"strategy": "targeted"}).strategy == "targeted"
+    with pytest.raises(ConfigError, match="strategy"):
+        parse_config({"strategy": "random"})
+
+
+# whole runs ---------------------------------------------------------------------
+BUDGET = 40_000
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("strategies")
+    for method in ("ioa", "uniform", "targeted", "no_adapter"):
+        cfg = tiny_config(
+            tiny_model,
+            strategy=method,
+            max_rounds=2,
+            max_cycles=2,
+            teacher={"budget_tokens": BUDGET},
+            adapter={"seeds_per_module": 2, "j": 3},
+        )
+        path = write_config(root / f"{method}.yaml", cfg)
+        assert main(["run", "--config", str(path), "--runs", str(root), "--name", method]) == 0
+    return root
+
+
+def _spent(run_dir: Path) -> int:
+    use = find_run(run_dir.parent, run_dir.name).store.teacher_usage()
+    return use["tokens_in"] + use["tokens_out"]
+
+
+@pytest.mark.slow
+def test_every_strategy_stays_within_budget_and_records_it(runs: Path) -> None:
+    for method in ("ioa", "uniform", "targeted", "no_adapter"):
+        run = find_run(runs, method)
+        spent = _spent(runs / method)
+        assert 0 < spent <= BUDGET + 2_000, (method, spent)  # one call may cross the line
+        gates = run.store.events("gate")
+        assert gates and gates[-1]["payload"]["teacher_tokens"] == spent
+        assert all(g["payload"]["strategy"] == method for g in gates)
+        assert run.store.assessed_rounds() == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_uniform_teaches_every_module_without_rewrite(runs: Path) -> None:
+    run = find_run(runs, "uniform")
+    modules = {m.id for m in run.store.modules()}
+    taught = {i.module for i in run.store.items("train")}
+    assert len(taught) >= len(modules) // 2  # spread, not one stage
+    assert all(i.strategy == "" for i in run.store.items("train"))
+    rewrites_made = run.store.db.execute(
+        "select count(*) from teacher_calls where task = 'rewrite'"
+    ).fetchone()[0]
+    assert rewrites_made == 0
+    plan = [e for e in run.store.events() if e["node"] == "organize"][0]["payload"]
+    assert plan["stages"] == [{"modules": sorted(modules), "bridge": False}]
+
+
+@pytest.mark.slow
+def test_ioa_rewrites_and_no_adapter_does_not(runs: Path) -> None:
+    ioa = find_run(runs, "ioa").store.items("train")
+    raw = find_run(runs, "no_adapter").store.items("train")
+    assert ioa and raw
+    assert all("step_format" in i.strategy for i in ioa)
+    assert all(i.strategy == "" for i in raw)
+
+
+@pytest.mark.slow
+def test_targeted_synthesizes_from_training_failures_not_probes(runs: Path) -> None:
+    run = find_run(runs, "targeted")
+    failures = run.store.events("failures")
+    assert [f["payload"]["round"] for f in failures] == [1]
+    failed = set(failures[0]["payload"]["failed"])
+    probes = {p.id for p in run.store.items("probe")}
+    first = {i.id for i in run.store.items("train", before_round=2)}
+    assert failures[0]["payload"]["scored"] > 0
+    assert failed <= first and not failed & probes
+    second = [json.loads(line) for line in (runs / "targeted/rounds/0002/train.jsonl").open()]
+    new_ids = {row["id"] for row in second if not row["replay"]}
+    parents = {i.parent for i in run.store.items("train") if i.id in new_ids}
+    assert parents and parents <= failed
