@@ -19,9 +19,11 @@ from typing import Any
 import yaml
 
 from ioa_agent.config import ConfigError, load_config
+from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
 from ioa_agent.pedagogy.plans import PlanError, parse_feedback, validate_plan
 from ioa_agent.run import Run, RunNotFound, create_run, find_run, open_run
+from ioa_agent.teacher.base import TeacherUnreachable
 
 DEFAULT_RUNS = "checkpoints"
 
@@ -285,7 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, RunNotFound, PlanError, UsageError, FileNotFoundError) as exc:
+    except (
+        ConfigError,
+        RunNotFound,
+        PlanError,
+        UsageError,
+        FileNotFoundError,
+        SeedDataError,
+        TeacherUnreachable,
+    ) as exc:
         print(f"ioa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,17 +9,20 @@ is tested in tests/vllm/test_llm_teacher.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jinja2 import UndefinedError
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from ioa_agent.cli import main
 from ioa_agent.config import TeacherConfig
 from ioa_agent.items import Item, ModuleSpec
-from ioa_agent.teacher.base import TeacherFailure
+from ioa_agent.teacher.base import TeacherFailure, TeacherUnreachable
 from ioa_agent.teacher.llm import PROMPTS, LLMTeacher, render
 
 
@@ -178,3 +181,37 @@ def test_a_missing_key_variable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("IOA_NO_SUCH_KEY", raising=False)
     with pytest.raises(ValueError, match="export IOA_NO_SUCH_KEY="):
         LLMTeacher(TeacherConfig(kind="llm", model="m", api_key_env="IOA_NO_SUCH_KEY"))
+
+
+def test_an_endpoint_that_does_not_answer_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = TeacherConfig(
+        kind="llm", model="m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1, timeout=5
+    )
+    with pytest.raises(TeacherUnreachable, match=r"did not answer after 2 attempts.*ioa resume"):
+        LLMTeacher(cfg).solve("What is 2+3?")
+
+    # through the CLI: exit 2 with the reason, and the run is there to resume
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text('{"question": "What is 2+3?", "answer": "5"}\n')
+    config = {
+        "domain": "sums",
+        "seed_data": {"path": str(seed)},
+        "teacher": {"kind": "llm", "model": "m", "base_url": cfg.base_url, "max_retries": 0},
+        "student": {"model": str(tmp_path / "student")},
+    }
+    (tmp_path / "student").mkdir()
+    (tmp_path / "student" / "config.json").write_text("{}")  # never loaded: no probe exists
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    args = ["run", "--config", str(path), "--runs", str(tmp_path / "runs"), "--name", "r"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ioa: error: teacher 'm' at http://127.0.0.1:") and err.count("\n") == 1
+    assert (tmp_path / "runs" / "r" / "config.yaml").is_file()

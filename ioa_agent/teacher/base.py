@@ -21,6 +21,10 @@ class TeacherFailure(Exception):
     """The teacher's answer stayed malformed (invalid JSON, wrong schema, empty)."""
 
 
+class TeacherUnreachable(RuntimeError):
+    """The endpoint did not answer, or refused the request; the message says what to fix."""
+
+
 @dataclass
 class Usage:
     """What one teacher call cost: tokens, attempts, and the faults that were retried."""

@@ -29,10 +29,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ioa_agent.config import TeacherConfig
+from ioa_agent.config import ConfigError, TeacherConfig
 from ioa_agent.items import Item, ModuleSpec, Solution, Strategy, Variant
 from ioa_agent.teacher import schemas
-from ioa_agent.teacher.base import TeacherFailure, Usage
+from ioa_agent.teacher.base import TeacherFailure, TeacherUnreachable, Usage
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
@@ -107,7 +107,7 @@ class LLMTeacher:
 
     def __init__(self, cfg: TeacherConfig, domain: str = "", answer_kind: str = "math") -> None:
         if cfg.api_key_env and not os.environ.get(cfg.api_key_env):
-            raise ValueError(
+            raise ConfigError(
                 f"teacher.api_key_env names {cfg.api_key_env}, which is not set: "
                 f"export {cfg.api_key_env}=<your key>"
             )
@@ -208,13 +208,11 @@ class LLMTeacher:
             try:
                 reply = runner.invoke(messages, config={"callbacks": [Faults()]})
             except Exception as exc:
-                import openai
-
-                if not isinstance(exc, openai.LengthFinishReasonError):
-                    raise
-                error = "the reply was cut off at the token limit: answer more briefly"
-                messages += [HumanMessage(render("fix", error=error))]
-                continue
+                if _cut_off(exc):
+                    error = "the reply was cut off at the token limit: answer more briefly"
+                    messages += [HumanMessage(render("fix", error=error))]
+                    continue
+                raise self._unreachable(exc) from exc
             meta = getattr(reply, "usage_metadata", None) or {}
             usage.tokens_in += int(meta.get("input_tokens", 0))
             usage.tokens_out += int(meta.get("output_tokens", 0))
@@ -228,6 +226,27 @@ class LLMTeacher:
                 error = _short_error(exc)
                 messages += [AIMessage(text), HumanMessage(render("fix", error=error))]
         raise TeacherFailure(f"{task}: {error}")
+
+    def _unreachable(self, exc: Exception) -> Exception:
+        """A one-line error for an endpoint that failed for good (others pass through)."""
+        import openai
+
+        where = f"teacher {self.cfg.model!r} at {self.cfg.base_url or 'api.openai.com'}"
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if isinstance(exc, retryable()):
+            return TeacherUnreachable(
+                f"{where} did not answer after {self.cfg.max_retries + 1} attempts ({detail}); "
+                "nothing is lost: start or fix the endpoint, then `ioa resume` the run"
+            )
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return TeacherUnreachable(
+                f"{where} refused the API key ({detail}): check teacher.api_key_env"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            return TeacherUnreachable(
+                f"{where} refused the request ({detail}): check teacher.model and base_url"
+            )
+        return exc
 
     # the Teacher protocol -------------------------------------------------------------
     def decompose(self, domain: str, examples: list[str] | None = None) -> list[ModuleSpec]:
@@ -355,6 +374,12 @@ class LLMTeacher:
             answer=answer,
         )
         return verdict.correct
+
+
+def _cut_off(exc: Exception) -> bool:
+    import openai
+
+    return isinstance(exc, openai.LengthFinishReasonError)
 
 
 def _short_error(exc: Exception) -> str:
