@@ -46,7 +46,7 @@ def student_scores(
     done = {r["item_id"]: r["correct"] for r in run.store.assessment(round)}
     todo = [p for p in probes if p.id not in done]
     if todo:
-        outputs = _student_outputs(run, round, [p.prompt for p in todo], progress)
+        outputs = student_outputs(run, round, [p.prompt for p in todo], progress)
         rows = [
             {
                 "item_id": probe.id,
@@ -65,7 +65,7 @@ def student_scores(
     return {p.id: done[p.id] for p in probes}
 
 
-def _student_outputs(
+def student_outputs(
     run: Run, round: int, prompts: list[str], progress: Callable[[int], None] | None
 ) -> list[str]:
     """Greedy answers of `round`'s student: vLLM when configured and installed, else

@@ -27,7 +27,6 @@ from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
 from ioa_agent.items import Item, ModuleSpec, Strategy, Variant
-from ioa_agent.nodes.assess import spent_tokens
 from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
 from ioa_agent.pedagogy.identifier import ratios
 from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
@@ -150,11 +149,11 @@ def budget_guard(run: Run, rnd: int) -> Callable[[], bool]:
     hard limit is the teacher's own (`BudgetSpent`).
     """
     budget = run.config.teacher.budget_tokens
-    start = spent_tokens(run)
+    start = run.teacher.spent_tokens()
     allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
     if allowance is None:
         return lambda: False
-    return lambda: spent_tokens(run) - start >= allowance
+    return lambda: run.teacher.spent_tokens() - start >= allowance
 
 
 def synthesize_from_failures(run: Run, rnd: int) -> list[tuple[Item, str | None]]:
@@ -245,7 +244,7 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         "replay": len(replay),
         "rejected": dict(reasons),
         "strategy": run.config.strategy,
-        "teacher_tokens": spent_tokens(run),
+        "teacher_tokens": run.teacher.spent_tokens(),
     }
     run.store.log_event(f"adapt:{rnd}", "adapt", "data", summary)
     return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.assessment import per_level_ratio, per_module, student_scores, teacher_scores
+from ioa_agent.assessment import (
+    per_level_ratio,
+    per_module,
+    student_outputs,
+    student_scores,
+    teacher_scores,
+)
 from ioa_agent.display import progress_bar
 from ioa_agent.pedagogy.identifier import gap, ratios
 from ioa_agent.pedagogy.organizer import decide_after_assess, mastery_gate, teaching_level
@@ -25,13 +31,7 @@ from ioa_agent.pedagogy.strategies import (
     uses_organizer,
 )
 from ioa_agent.run import Run, atomic_write_json, derive_seed
-from ioa_agent.scoring import answers_match, extract_answer
 from ioa_agent.state import Context, Curriculum, Decision, State
-
-
-def spent_tokens(run: Run) -> int:
-    """Teacher tokens (in + out) of the run's real calls so far."""
-    return run.teacher.spent_tokens()
 
 
 def next_decision(run: Run, state: State, mastered: bool) -> Decision:
@@ -40,7 +40,7 @@ def next_decision(run: Run, state: State, mastered: bool) -> Decision:
     cur = state["curriculum"]
     p_t, p_s = state["p_t"], state["p_s"]
     rounds_left = state.get("round", 0) < cfg.max_rounds
-    tokens_left = budget_left(cfg.teacher.budget_tokens, spent_tokens(run))
+    tokens_left = budget_left(cfg.teacher.budget_tokens, run.teacher.spent_tokens())
     if not uses_organizer(cfg.strategy):
         return decide_ungated(rounds_left, tokens_left)
     return decide_after_assess(
@@ -60,8 +60,6 @@ def record_failures(run: Run, rnd: int, limit: int) -> None:
     A seeded sample of at most `limit` items trained on so far (never probes); the
     next round synthesizes from the failures. Logged once per round.
     """
-    from ioa_agent.student.generate import generate
-
     key = f"failures:{rnd}"
     if any(e["key"] == key for e in run.store.events("failures")):
         return
@@ -69,19 +67,9 @@ def record_failures(run: Run, rnd: int, limit: int) -> None:
     ids = sample_ids(list(pool), limit, derive_seed(run.config.seed, "failures", rnd))
     items = [pool[i] for i in ids]
     with progress_bar(f"score training items (round {rnd})", len(items)) as advance:
-        outputs = generate(
-            run.student_model,
-            [i.prompt for i in items],
-            adapter_dir=run.adapter_dir(rnd),
-            batch_size=run.config.assess.batch_size,
-            max_new_tokens=run.config.assess.max_new_tokens,
-            progress=advance,
-        )
-    failed = [
-        i.id
-        for i, out in zip(items, outputs, strict=True)
-        if not answers_match(extract_answer(out), i.answer)
-    ]
+        outputs = student_outputs(run, rnd, [i.prompt for i in items], advance)
+    verdicts = run.scorer.check_outputs(items, outputs)
+    failed = [i.id for i, (_, ok) in zip(items, verdicts, strict=True) if not ok]
     payload = {"round": rnd, "scored": len(items), "failed": failed}
     run.store.log_event(key, "assess", "failures", payload)
 
@@ -125,7 +113,7 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         "ratios": mastery,
         "levels": levels,
         "strategy": run.config.strategy,
-        "teacher_tokens": spent_tokens(run),
+        "teacher_tokens": run.teacher.spent_tokens(),
     }
     atomic_write_json(run.dir / "assess" / f"{rnd:04d}.json", summary)
     run.store.log_event(f"assess:{rnd}", "assess", "gate", summary)
