@@ -81,6 +81,8 @@ def curriculum_dag(
         label = m.split("/", 1)[-1] + f"\n{r:.2f}"
         if m in stage_of:
             label = f"S{stage_of[m]} " + label
+        fill = cmap(min(max(r / max(tau_mastery, 1e-9), 0.0), 1.0))
+        luminance = 0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]
         ax.text(
             x,
             y,
@@ -88,9 +90,10 @@ def curriculum_dag(
             ha="center",
             va="center",
             fontsize=8,
+            color="white" if luminance < 0.5 else "black",  # readable on dark red
             bbox={
                 "boxstyle": "round",
-                "fc": cmap(min(max(r / max(tau_mastery, 1e-9), 0.0), 1.0)),
+                "fc": fill,
                 "ec": "black" if m in stage_of else "0.6",
                 "lw": 2 if m in stage_of else 1,
             },
