@@ -24,7 +24,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ioa_agent.student.generate import DType, generate_tokens, load_model  # noqa: E402
 from ioa_agent.student.models import resolve_model  # noqa: E402
-from ioa_agent.student.train import TrainJob, run_training  # noqa: E402
+from ioa_agent.student.train import TrainJob  # noqa: E402
+from ioa_agent.student.train_runner import run_training  # noqa: E402
 
 
 def questions(n: int, seed: int = 0) -> list[str]:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from ioa_agent.student.launch import SHIPPED_CONFIGS
-from ioa_agent.student.train import TrainJob, run_training
+from ioa_agent.student.train import TrainJob
+from ioa_agent.student.train_runner import run_training
 
 pytestmark = pytest.mark.slow
 

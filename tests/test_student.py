@@ -18,7 +18,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ioa_agent.student.generate import generate  # noqa: E402
 from ioa_agent.student.models import make_tiny_model, resolve_model  # noqa: E402
-from ioa_agent.student.train import TrainJob, build_trainer, run_training  # noqa: E402
+from ioa_agent.student.train import TrainJob, build_trainer  # noqa: E402
+from ioa_agent.student.train_runner import run_training  # noqa: E402
 
 PAIRS = [(a, b) for a in range(2, 10) for b in range(1, 5)]  # 32 sums
 

@@ -28,7 +28,8 @@ from ioa_agent.student.packing import (
     plan_fast_path,
     round_up,
 )
-from ioa_agent.student.train import TrainJob, build_trainer, run_training
+from ioa_agent.student.train import TrainJob, build_trainer
+from ioa_agent.student.train_runner import run_training
 
 
 def _examples() -> list[dict[str, str]]:

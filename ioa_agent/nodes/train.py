@@ -21,7 +21,8 @@ from ioa_agent.state import Context, State
 
 
 def train(state: State, runtime: Runtime[Context]) -> State:
-    from ioa_agent.student.train import TrainJob, run_training
+    from ioa_agent.student.train import TrainJob
+    from ioa_agent.student.train_runner import run_training
 
     run = runtime.context.open()
     rnd = state["round"]

@@ -1,9 +1,8 @@
-"""One LoRA SFT round of the student, run in a subprocess.
+"""One LoRA SFT round of the student: the subprocess side.
 
-The parent side (`run_training`) writes a `TrainJob` as JSON next to the output
-folder, starts `python -m ioa_agent.student.train JOB.json` (or the same module under
-`accelerate launch`), streams its output, and returns the metrics the child wrote.
-The child side (`main`) trains with TRL's `SFTTrainer` on a conversational
+`python -m ioa_agent.student.train JOB.json` (started by
+`ioa_agent.student.train_runner.run_training`, maybe under `accelerate launch`) reads a
+`TrainJob` and trains with TRL's `SFTTrainer` on a conversational
 prompt-completion dataset, so the loss covers the completion only, with a fresh LoRA
 adapter or one continued from the previous round, and saves the adapter atomically:
 into `<output_dir>.tmp`, then renamed to `<output_dir>`, with `metrics.json` inside.
@@ -16,25 +15,22 @@ base weights on GPUs that have it, flash-attn or SDPA, optional regional
 `torch.compile`, Liger kernels when installed, gradient checkpointing only when memory
 needs it. metrics.json records what was used and how it was launched.
 
-This module does not choose data, schedule rounds, merge adapters or evaluate.
+This module does not start the subprocess (train_runner.py), choose data, schedule
+rounds, merge adapters or evaluate.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ioa_agent.student.launch import describe_launch
-from ioa_agent.student.launch import launch_command as launch_argv
 from ioa_agent.student.packing import FastPath, installed, plan_fast_path
 
 if TYPE_CHECKING:
@@ -43,8 +39,6 @@ if TYPE_CHECKING:
 
 METRICS_FILE = "metrics.json"
 LENGTH_SAMPLE = 1000  # examples tokenized to size packed rows
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-_PR_SET_PDEATHSIG = 1
 
 
 class TrainJob(BaseModel):
@@ -272,7 +266,7 @@ def train(job: TrainJob) -> dict[str, Any]:
     from transformers import PrinterCallback, TrainerCallback
 
     output = Path(job.output_dir)
-    done = _read_metrics(output)
+    done = read_metrics(output)
     if done is not None:
         print(f"adapter already complete at {output}", flush=True)
         return done
@@ -359,100 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_training(
-    job: TrainJob, log_path: Path | None = None, progress: Callable[[int], None] | None = None
-) -> dict[str, Any]:
-    """Train `job` in a subprocess and return its metrics; a finished adapter is reused.
-
-    The child's output goes to `log_path` (appended) when given, else to stdout;
-    `progress(1)` is called for each optimizer step it reports. The child is killed
-    if this process dies (Linux), and a failure raises `RuntimeError` with the last
-    lines it printed.
-    """
-    output = Path(job.output_dir)
-    done = _read_metrics(output)
-    if done is not None:
-        return done
-    output.parent.mkdir(parents=True, exist_ok=True)
-    job_path = output.parent / f"{output.name}.job.json"
-    _write_atomic(job_path, job.model_dump_json(indent=2))
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in [str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")] if p
-    )
-    env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    tail: collections.deque[str] = collections.deque(maxlen=40)
-    log = open(log_path, "a", encoding="utf-8") if log_path is not None else None  # noqa: SIM115
-    try:
-        proc = subprocess.Popen(
-            launch_command(job, job_path),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            env=env,
-            start_new_session=False,
-            preexec_fn=_die_with_parent() if sys.platform.startswith("linux") else None,
-        )
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                tail.append(line.rstrip("\n"))
-                if progress is not None and line.startswith("step "):
-                    progress(1)
-                (log or sys.stdout).write(line)
-                (log or sys.stdout).flush()
-            code = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-    finally:
-        if log is not None:
-            log.close()
-    if code != 0:
-        lines = "\n".join(tail)
-        raise RuntimeError(f"training {output} failed with exit code {code}; last output:\n{lines}")
-    metrics = _read_metrics(output)
-    if metrics is None:
-        raise RuntimeError(f"training exited cleanly but left no {METRICS_FILE} in {output}")
-    return metrics
-
-
-def launch_command(job: TrainJob, job_path: Path) -> list[str]:
-    """The argv that runs `job_path` with the job's launcher."""
-    return launch_argv(job.launcher, job_path, job.accelerate_config, job.num_processes)
-
-
-def _die_with_parent() -> Callable[[], None]:
-    """A `preexec_fn` that makes the child get SIGKILL when its parent dies (Linux prctl)."""
-    import ctypes
-    import signal
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-def _read_metrics(output: Path) -> dict[str, Any] | None:
+def read_metrics(output: Path) -> dict[str, Any] | None:
+    """The metrics of a finished adapter folder, or None when it is absent or incomplete."""
     path = output / METRICS_FILE
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -21,19 +21,18 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+
+from ioa_agent.student.process_guard import die_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO_ROOT / ".venv-vllm"
 PYTHON_ENV = "IOA_VLLM_PYTHON"
 # LoRA ranks vLLM accepts for --max-lora-rank.
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
-_PR_SET_PDEATHSIG = 1
 
 
 class VLLMNotInstalled(FileNotFoundError):
@@ -169,7 +168,7 @@ class VLLMServer:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent() if sys.platform.startswith("linux") else None,
+                preexec_fn=die_with_parent(),
             )
         try:
             self._wait_healthy()
@@ -245,18 +244,3 @@ def _temp_log() -> Path:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-
-
-def _die_with_parent() -> Callable[[], None]:
-    """A `preexec_fn`: the server gets SIGKILL when its parent dies (Linux prctl)."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec

@@ -13,7 +13,8 @@ from ioa_agent.assessment import student_scores
 from ioa_agent.config import parse_config
 from ioa_agent.items import Item
 from ioa_agent.run import Run, create_run
-from ioa_agent.student.train import TrainJob, run_training
+from ioa_agent.student.train import TrainJob
+from ioa_agent.student.train_runner import run_training
 from ioa_agent.student.vllm_client import VLLMStudent, adapter_name
 from ioa_agent.student.vllm_server import VLLMServer
 
