@@ -1,7 +1,8 @@
 """Assessment speed on this machine: Transformers one at a time, batched, and vLLM.
 
 Run: `python benchmarks/assess_speed.py [--probes 36] [--max-new-tokens 64]`
-(vLLM from `make vllm-setup`, or $IOA_VLLM_PYTHON).
+(vLLM from `make vllm-setup`, or $IOA_VLLM_PYTHON). Writes its results file to
+docs/results/assess_speed.json (`--results PATH` to change it).
 
 The same arithmetic probes (the built-in exact teacher's items, levels 1-2 of every
 module) are answered greedily by SmolLM2-135M-Instruct three ways: Transformers
@@ -19,13 +20,18 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from ioa_agent.items import Item  # noqa: E402
+from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 from ioa_agent.student.models import resolve_model  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "assess_speed.json"
 
 
 def probes(n: int) -> list[Item]:
@@ -55,6 +61,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results file to write")
     args = parser.parse_args()
 
     from transformers import AutoTokenizer
@@ -96,18 +103,35 @@ def main() -> None:
 
     print(f"{len(prompts)} arithmetic probes, greedy, max_new_tokens {args.max_new_tokens}")
     print("set-up (not in the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in setup.items()))
-    report(items, results, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    rows = report(
+        items, results, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    )
+    header = ["way", "tokens", "wall s", "tok/s", "accuracy", "vs 1-at-a-time"]
+    table = [
+        [r["way"], r["tokens"], f"{r['seconds']:.1f}", f"{r['tok_s']:.1f}",
+         f"{r['accuracy']:.1%}", f"{r['speedup']:.1f}x"]
+        for r in rows
+    ]  # fmt: skip
+    path = write_results(
+        args.results,
+        config=vars(args) | {"results": str(args.results), "probes": len(prompts)},
+        seed=0,
+        figures={"setup_seconds": setup, "ways": rows},
+        readme_table=markdown_table(header, table),
+    )
+    print(f"wrote {path}")
 
 
 def report(
     items: list[Item],
     results: dict[str, tuple[list[str], float]],
     count_tokens: Callable[[str], int],
-) -> None:
+) -> list[dict[str, Any]]:
     header = ("way", "tokens", "wall s", "tok/s", "accuracy", "vs 1-at-a-time")
     print("{:>24} {:>7} {:>7} {:>7} {:>9} {:>15}".format(*header))
     base_rate = 0.0
     reference = next(iter(results.values()))[0]
+    rows: list[dict[str, Any]] = []
     for way, (outputs, seconds) in results.items():
         tokens = sum(count_tokens(o) for o in outputs)
         rate = tokens / seconds
@@ -118,9 +142,21 @@ def report(
             f"{way:>24} {tokens:>7} {seconds:>7.1f} {rate:>7.1f} "
             f"{correct / len(items):>9.1%} {rate / base_rate:>14.1f}x"
         )
+        rows.append(
+            {
+                "way": way,
+                "tokens": tokens,
+                "seconds": seconds,
+                "tok_s": rate,
+                "accuracy": correct / len(items),
+                "speedup": rate / base_rate,
+            }
+        )
     for way, (outputs, _) in list(results.items())[1:]:
         same = sum(a == b for a, b in zip(outputs, reference, strict=True))
         print(f"answers identical to one-at-a-time: {way}: {same}/{len(reference)}")
+        next(r for r in rows if r["way"] == way)["identical_answers"] = same
+    return rows
 
 
 if __name__ == "__main__":

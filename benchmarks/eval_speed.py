@@ -8,7 +8,8 @@ Prints, side by side with the 2-vs-1 ratio:
   regex scoring (single process).
 
 Usage: python benchmarks/eval_speed.py [--n 164] [--data-dir DIR]
-Reads the shared benchmark data (or $IOA_DATA_DIR); writes nothing.
+Reads the shared benchmark data (or $IOA_DATA_DIR); writes its results file to
+docs/results/eval_speed.json (`--results PATH` to change it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from ioa_agent.evaluation.code_scoring import score_code
 from ioa_agent.evaluation.loaders import load_gsm8k, load_humaneval, load_math500
 from ioa_agent.evaluation.math_scoring import score_gsm8k, score_math_batch
 from ioa_agent.evaluation.sandbox import isolation
+from ioa_agent.results import markdown_table, write_results
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "eval_speed.json"
 
 
 def _rate(count: int, work: Callable[[], object]) -> float:
@@ -34,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=164, help="HumanEval samples per setting")
     parser.add_argument("--data-dir", type=Path, help="shared benchmark folder")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results file to write")
     args = parser.parse_args()
 
     humaneval = load_humaneval()
@@ -55,6 +60,21 @@ def main() -> None:
     for label, rates in rows:
         print(f"{label:<52} {rates[1]:>10.1f} {rates[2]:>10.1f} {rates[2] / rates[1]:>6.2f}x")
     print(f"{f'GSM8K regex scoring, {len(gsm8k)} items/s':<52} {gsm8k_rate:>10.0f}")
+    table = [[label, f"{r[1]:.1f}", f"{r[2]:.1f}", f"{r[2] / r[1]:.2f}x"] for label, r in rows]
+    table.append([f"GSM8K regex scoring, {len(gsm8k)} items/s", f"{gsm8k_rate:.0f}", "", ""])
+    path = write_results(
+        args.results,
+        config={"n": args.n, "data_dir": str(args.data_dir) if args.data_dir else None},
+        seed=None,
+        figures={
+            "isolation": isolation().mode,
+            "sandbox_samples_per_s": sandbox,
+            "math_verify_items_per_s": scoring,
+            "gsm8k_items_per_s": gsm8k_rate,
+        },
+        readme_table=markdown_table(["what", "1 worker", "2 workers", "ratio"], table),
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ the same rounds and the same training steps per round. Writes, under --out
 
     pedagogy.md / pedagogy.json   final per-module and overall accuracy, retention
                                   (P_S/P_T), teacher tokens, training steps, wall
-                                  time: mean ± std over seeds; and the teacher
-                                  tokens each strategy needs to reach the uniform
-                                  baseline's final accuracy
+                                  time: mean ± std over seeds; each strategy's
+                                  paired difference from `uniform` on the same
+                                  probes and seeds (95% interval, McNemar p); and
+                                  the teacher tokens each strategy needs to reach
+                                  the uniform baseline's final accuracy
     pedagogy.png                  student accuracy against teacher tokens spent
     report/report.html            `ioa report` of every strategy's first seed
     runs/                         the runs; a finished run is skipped on re-runs
@@ -19,6 +21,11 @@ the same rounds and the same training steps per round. Writes, under --out
     .venv/bin/python benchmarks/pedagogy.py --tiny         # smoke run, tiny student
     .venv/bin/python benchmarks/pedagogy.py                # SmolLM2 student (~1.9 h here)
     .venv/bin/python benchmarks/pedagogy.py --estimate     # only print the time estimate
+
+Besides the six strategies, `uniform+pick` is `uniform` trained on the rendering the
+Adapter's rule picked most often in the same seed's `ioa` run (adapter.rendering fixed
+to it): the difference between it and `uniform` is the Adapter's rendering alone, and
+between `ioa` and it the Identifier's and the Organizer's share.
 
 --tiny uses a random-weight few-layer student: its numbers show the machinery, not
 the method. The SmolLM2 run uses the demo's sizes (ioa_agent/defaults/demo.yaml)
@@ -31,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +45,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ioa_agent.config import load_config, parse_config  # noqa: E402
+from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
 from ioa_agent.report.data import RunData, gather, mean_std, tokens_to_reach  # noqa: E402
 
 # measured on the 2-core CPU with SmolLM2 in this experiment (README), for --estimate
-SECONDS_PER_STEP = 9.5  # all-linear LoRA, batch 8, step-format items, incl. start-up
-SECONDS_PER_PROBE = 41.0 / 72
-SECONDS_ADAPT_ROUND = 5.0
+SECONDS_PER_STEP = 4.5  # all-linear LoRA, batch 8, packed rows of a demo round
+SECONDS_PER_PROBE = 66.0 / 288  # 40 new tokens at most, batched
+SECONDS_ADAPT_ROUND = 40.0  # writing, scoring renderings, the student's self-replay answers
+PICK = "uniform+pick"  # uniform on the rendering the rule picked in the seed's ioa run
 
 
 def tiny_model(folder: Path) -> Path:
@@ -95,21 +103,9 @@ def base_config(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def run_one(config: dict[str, Any], runs: Path, name: str) -> float:
     """Run (or resume, or skip) one run; returns its wall seconds (stored on finish)."""
-    from ioa_agent.run import create_run, open_run
-    from ioa_agent.runner import advance, snapshot
+    from ioa_agent.runner import run_to_end
 
-    folder = runs / name
-    timing = folder / "wall_seconds.json"
-    if timing.is_file() and snapshot(open_run(folder)).done:
-        print(f"{name}: done before, skipped", flush=True)
-        return json.loads(timing.read_text())["seconds"]
-    run = open_run(folder) if folder.exists() else create_run(parse_config(config), runs, name)
-    start = time.monotonic()
-    out = advance(run)
-    took = time.monotonic() - start
-    if not out.done:
-        raise RuntimeError(f"{name} stopped at {out.next} (a review?): see `ioa status {name}`")
-    timing.write_text(json.dumps({"seconds": took}))
+    took = run_to_end(parse_config(config), runs, name)
     print(f"{name}: {took:.0f} s", flush=True)
     return took
 
@@ -143,6 +139,45 @@ def summarise(datas: dict[str, list[RunData]], walls: dict[str, list[float]]) ->
     return out
 
 
+def final_scores(run_dir: Path) -> dict[str, int]:
+    """1/0 per probe id at the run's last assessed round."""
+    from ioa_agent.run import open_run
+
+    store = open_run(run_dir).store
+    last = store.assessed_rounds()[-1]
+    return {r["item_id"]: int(r["correct"]) for r in store.assessment(last)}
+
+
+def versus_uniform(runs: Path, methods: list[str], seeds: int) -> dict[str, Any]:
+    """Each strategy's final accuracy minus uniform's, paired per probe over all seeds."""
+    out: dict[str, Any] = {}
+    for method in methods:
+        before: list[int] = []
+        after: list[int] = []
+        for seed in range(seeds):
+            base = final_scores(runs / f"uniform-s{seed}")
+            mine = final_scores(runs / f"{method}-s{seed}")
+            shared = sorted(set(base) & set(mine))
+            before += [base[i] for i in shared]
+            after += [mine[i] for i in shared]
+        out[method] = paired_change(before, after)
+    return out
+
+
+def rule_pick(run_dir: Path) -> str:
+    """The rendering the Adapter's rule picked most often in a run (teacher if none)."""
+    from collections import Counter
+
+    from ioa_agent.run import open_run
+
+    picks = Counter(
+        g["picked"]
+        for e in open_run(run_dir).store.events("renderings")
+        for g in e["payload"]["groups"]
+    )
+    return picks.most_common(1)[0][0] if picks else "teacher"
+
+
 def mean_curve(runs: list[RunData]) -> list[tuple[float, float]]:
     """(tokens, accuracy) per round, averaged over seeds (up to the shortest run)."""
     n = min(len(r.rounds) for r in runs)
@@ -168,17 +203,20 @@ def markdown(summary: dict[str, Any], args: argparse.Namespace) -> str:
         f"Budget {args.budget} teacher tokens, {args.rounds} rounds, seeds {args.seeds}; "
         "mean ± std over seeds.",
         "",
-        "| strategy | accuracy | retention P_S/P_T | teacher tokens | training steps "
-        "| wall s | tokens to reach uniform |",
-        "|---|---|---|---|---|---|---|",
+        "| strategy | accuracy | vs uniform, paired [95% CI] | McNemar p | teacher tokens "
+        "| training steps | wall s | tokens to reach uniform |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    paired = summary.get("vs_uniform", {})
     for method, r in rows.items():
         reach = r.get("tokens_to_uniform")
         reached = "not reached" if reach is None else f"{reach:.0f}"
         if reach is not None and reach <= r["curve"][0][0]:
             reached += " (untrained student)"
+        c = paired.get(method)
+        vs = f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] | {c['p']:.3f}" if c else " | "
         lines.append(
-            f"| {method} | {_pm(r['accuracy'])} | {_pm(r['retention'])} "
+            f"| {method} | {_pm(r['accuracy'])} | {vs} "
             f"| {_pm(r['teacher_tokens'], '.0f')} | {_pm(r['training_steps'], '.0f')} "
             f"| {_pm(r['wall_seconds'], '.0f')} | {reached} |"
         )
@@ -216,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tiny", action="store_true", help="tiny random-weight student (smoke)")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--strategies", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--strategies", nargs="+", default=[*METHODS, PICK], choices=[*METHODS, PICK])
     p.add_argument("--budget", type=int, help="teacher tokens per run")
     p.add_argument("--rounds", type=int, help="training rounds per run")
     p.add_argument("--steps", type=int, help="training steps per round")
@@ -246,14 +284,22 @@ def main(argv: list[str] | None = None) -> int:
     walls: dict[str, list[float]] = {}
     from ioa_agent.run import open_run
 
+    order = [m for m in args.strategies if m != PICK] + [m for m in args.strategies if m == PICK]
     for seed in range(args.seeds):  # seed-major: a cut-short experiment has whole seeds
-        for method in args.strategies:
+        for method in order:
             name = f"{method}-s{seed}"
-            wall = run_one({**base, "strategy": method, "seed": seed}, runs, name)
+            config = {**base, "strategy": method, "seed": seed}
+            if method == PICK:
+                picked = rule_pick(runs / f"ioa-s{seed}")
+                adapter = {**base.get("adapter", {}), "rendering": picked}
+                config = {**config, "strategy": "uniform", "adapter": adapter}
+            wall = run_one(config, runs, name)
             datas.setdefault(method, []).append(gather(open_run(runs / name)))
             walls.setdefault(method, []).append(wall)
 
     summary = summarise(datas, walls)
+    if "uniform" in args.strategies:
+        summary["vs_uniform"] = versus_uniform(runs, order, args.seeds)
     summary["settings"] = {
         "tiny": args.tiny,
         "budget_tokens": args.budget,

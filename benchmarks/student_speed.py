@@ -7,6 +7,7 @@ batch 16 with the same loaded model (load time excluded; a warm-up call first).
 Training: 10 LoRA steps (q,k,v,o; r=16), batch 8, max_length 128, in the training
 subprocess exactly as a run does; seconds/step is the trainer's own runtime, and the
 wall time adds the subprocess start and model load. Nothing here checks answers.
+Writes its results file to docs/results/student_speed.json (`--results PATH`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.student.generate import DType, generate_tokens, load_model  # noqa: E402
 from ioa_agent.student.models import resolve_model  # noqa: E402
 from ioa_agent.student.train import TrainJob  # noqa: E402
 from ioa_agent.student.train_runner import run_training  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "student_speed.json"
 
 
 def questions(n: int, seed: int = 0) -> list[str]:
@@ -88,6 +92,7 @@ def main() -> None:
     parser.add_argument(
         "--bf16", action="store_true", help="also time bf16 generation at batch 16 (CPU bf16)"
     )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results file to write")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -113,6 +118,22 @@ def main() -> None:
         print(f"\nLoRA training, batch 8, max_length 128, {args.train_steps} steps")
         print(f"seconds/step {train['seconds_per_step']:.2f}, wall {train['wall_s']:.1f}s")
         print(f"losses: {losses}")
+    table = [
+        [dtype, bs, row["tokens"], f"{row['seconds']:.1f}", f"{row['tok_s']:.1f}"]
+        for dtype, bs, row in rows
+    ]
+    figures: dict = {"generation": [{"dtype": d, "batch": b, **r} for d, b, r in rows]}
+    if not args.skip_train:
+        figures["training"] = {k: v for k, v in train.items() if k != "metrics"}
+        figures["training"]["losses"] = train["metrics"]["losses"]
+    path = write_results(
+        args.results,
+        config=vars(args) | {"results": str(args.results)},
+        seed=0,
+        figures=figures,
+        readme_table=markdown_table(["dtype", "batch", "tokens", "seconds", "tok/s"], table),
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ Qwen2.5-3B-shaped random Qwen2). Options: `--steps`, `--warmup`, `--compile`, `-
 
 Both sides train the same random-weight model (built in memory, no download), LoRA
 r16 a32 on q,k,v,o, AdamW, bf16 on GPUs that have it, on the same prompt-completion
-examples whose token lengths are lognormal like /work/shared/bench/lora_anchor.py
-(mean ~500, 64..2048 on GPU; mean ~60, 8..256 on CPU). The baseline is TRL's defaults
+examples whose token lengths are lognormal (mean ~500, 64..2048 on GPU; mean ~60,
+8..256 on CPU), like the LoRA anchor benchmark this is compared with. The baseline is TRL's defaults
 with padded batches of 8 (gradient checkpointing off, as in the anchor's padded run);
 the project's side is `ioa_agent.student.train.build_trainer` with its fast path
 (packed rows of about 8 examples with per-document attention, and whatever kernels
@@ -15,6 +15,7 @@ the machine has). Printed per side: real (non-padding) tokens/s over the timed s
 anchor's LoRA FLOPs, 4·N·T + 12·L·d·Σs², with Σs² estimated from the data's length
 distribution, the same on both sides), and the ratio. Nothing here checks learning;
 tests/test_train_fast.py shows the packed path's loss equals the padded one's.
+Writes its results file to docs/results/train_speed-SHAPE.json (`--results PATH`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
 
+from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.student.models import make_tiny_model  # noqa: E402
 from ioa_agent.student.train import TrainJob, build_trainer  # noqa: E402
 
@@ -249,7 +251,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10 if cuda else 8)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--compile", action="store_true", help="regional torch.compile (ours)")
-    parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument(
+        "--results", type=Path, help="results file (default docs/results/train_speed-SHAPE.json)"
+    )
     args = parser.parse_args()
     shape = SHAPES[args.shape]
     args.max_length = shape["len_max"]
@@ -317,8 +321,26 @@ def main() -> None:
         )
     ratio = results[1]["tokens_per_s"] / results[0]["tokens_per_s"]
     print(f"ratio (ioa / plain TRL), real tokens/s: {ratio:.2f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "ratio": ratio}, indent=2))
+    table = [
+        [
+            r["name"],
+            f"{r['tokens_per_s']:.0f}",
+            r["tokens"],
+            f"{r['seconds']:.2f}",
+            f"{r['peak_gib']:.1f}" if r["peak_gib"] is not None else "n/a",
+            f"{r['mfu']:.3f}" if r["mfu"] is not None else "n/a",
+        ]
+        for r in results
+    ]
+    default = Path(__file__).resolve().parents[1] / "docs" / "results"
+    path = write_results(
+        args.results or default / f"train_speed-{args.shape}.json",
+        config={k: v for k, v in vars(args).items() if k not in ("out", "results")},
+        seed=0,
+        figures={"sides": results, "ratio": ratio},
+        readme_table=markdown_table(list(header), table),
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

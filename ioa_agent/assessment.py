@@ -4,18 +4,22 @@ P_T(k) is measured like any teacher's accuracy: the teacher solves each probe fr
 its text, and its answer is checked against the gold. P_S(k) comes from the student
 (the base model or a round's adapter) generating greedily: in batches with
 Transformers, or through a vLLM server (`student.backend: vllm`). Both are stored
-per item; this module turns them into per-module and per-level scores. It does not
-decide anything: the pedagogy functions and the nodes do.
+per item; this module turns them into per-module and per-level scores, the paired
+change of each module against the untrained student, and the format leak on the
+modules a round did not teach. It does not decide anything: the pedagogy functions
+and the nodes do.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from ioa_agent.items import Item
+from ioa_agent.items import SELF, Item
+from ioa_agent.pedagogy.measures import PairedChange, in_template, paired_change, templates_of
 from ioa_agent.run import Run
 
 
@@ -121,4 +125,50 @@ def history(run: Run, probes: list[Item]) -> list[dict[str, float]]:
         rows: dict[str, Any] = {row["item_id"]: row["correct"] for row in run.store.assessment(r)}
         if all(p.id in rows for p in probes):
             out.append(per_module(probes, rows))
+    return out
+
+
+def paired_by_module(run: Run, round: int) -> dict[str, PairedChange]:
+    """Each module's change from the untrained student (round 0) to `round`, paired on
+    the probes both assessed, with its 95% interval and McNemar p (pedagogy.measures)."""
+    before = {r["item_id"]: r["correct"] for r in run.store.assessment(0)}
+    after = {r["item_id"]: r["correct"] for r in run.store.assessment(round)}
+    pairs: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for p in run.store.items("probe"):
+        if p.id in before and p.id in after:
+            pairs[p.module][0].append(before[p.id])
+            pairs[p.module][1].append(after[p.id])
+    return {m: paired_change(b, a) for m, (b, a) in sorted(pairs.items())}
+
+
+def taught_completions(run: Run, round: int) -> dict[str, list[str]]:
+    """The completions taught new in `round` (no replay, no self answers), per module."""
+    path = run.round_dir(round) / "train.jsonl"
+    out: dict[str, list[str]] = defaultdict(list)
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if not row.get("replay") and row.get("rendering") != SELF:
+                out[row["module"]].append(row["completion"])
+    return dict(out)
+
+
+def leak_by_module(run: Run, round: int) -> dict[str, dict[str, float]]:
+    """Format leak on the modules `round` did not teach: the share of their probe answers
+    written in a template taught that round, for this round's student and, as the
+    reference, the untrained student on the same probes."""
+    taught = taught_completions(run, round)
+    completions = [c for cs in taught.values() for c in cs]
+    if not completions:
+        return {}
+    templates = templates_of(completions)
+    out: dict[str, dict[str, float]] = {}
+    for key, rnd in (("round", round), ("untrained", 0)):
+        by_module: dict[str, list[str]] = defaultdict(list)
+        for row in run.store.assessment(rnd):
+            if row["module"] not in taught:
+                by_module[row["module"]].append(row["output"] or "")
+        for m, outputs in sorted(by_module.items()):
+            share = sum(in_template(o, templates) for o in outputs) / len(outputs)
+            out.setdefault(m, {})[key] = share
     return out

@@ -1,4 +1,4 @@
-"""The `ioa` command line: run, resume, status, review, graph, report (and eval).
+"""The `ioa` command line: run, resume, status, review, serve, graph, report, export (and eval).
 
 Parses arguments, opens runs and prints; the work is done by the graph (runner.py).
 Bad input (a malformed config, an unknown run, a missing model, an invalid plan)
@@ -11,21 +11,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ioa_agent.config import ConfigError, load_config
+from ioa_agent.config import ConfigError, ConfigWarning, load_config
 from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
-from ioa_agent.pedagogy.plans import PlanError, parse_feedback, validate_plan
+from ioa_agent.lock import RunBusy, StaleAnswer
+from ioa_agent.pedagogy.plans import PlanError
 from ioa_agent.run import Run, RunNotFound, create_run, find_run, open_run
 from ioa_agent.teacher.base import TeacherUnreachable
 
 DEFAULT_RUNS = "checkpoints"
+TOKENS_BUILTIN = "requests and answers counted with the student's tokenizer"
 
 
 class UsageError(ValueError):
@@ -37,17 +39,17 @@ def runs_root(args: argparse.Namespace) -> Path:
 
 
 # printing -------------------------------------------------------------------------
-def _baseline(run: Run) -> dict[str, float] | None:
-    from ioa_agent.assessment import per_module
+def _paired(run: Run, rnd: int) -> dict[str, Any] | None:
+    """Each module's paired change against the untrained student, once round 0 is assessed."""
+    from ioa_agent.assessment import paired_by_module
 
-    rows = {r["item_id"]: r["correct"] for r in run.store.assessment(0)}
-    probes = run.store.items("probe")
-    if not probes or not all(p.id in rows for p in probes):
+    if rnd == 0 or not run.store.assessment(0):
         return None
-    return per_module(probes, rows)
+    return dict(paired_by_module(run, rnd))
 
 
 def _printer(run: Run):
+    from ioa_agent.assessment import leak_by_module
     from ioa_agent.display import console, mastery_table
     from ioa_agent.runner import snapshot
 
@@ -84,9 +86,10 @@ def _printer(run: Run):
                     f"after round {state.get('round')}",
                     state.get("p_t", {}),
                     update["p_s"],
-                    baseline=_baseline(run),
+                    paired=_paired(run, state.get("round", 0)),
                     stage=stage,
                     tau_mastery=tau,
+                    leak=leak_by_module(run, state.get("round", 0)),
                 )
             )
             console.print(f"gate: {update['decision']} (remedial rounds {update['remedial']})")
@@ -96,34 +99,44 @@ def _printer(run: Run):
     return on_update
 
 
-def _drive(run: Run, resume: Any | None = None) -> int:
+def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> int:
     from ioa_agent.display import console
     from ioa_agent.runner import advance
 
     start = time.monotonic()
     out = advance(run, resume=resume, on_update=_printer(run))
-    took = time.monotonic() - start
+    _said(run, out, time.monotonic() - start, console, command)
+    return 0
+
+
+def _said(run: Run, out: Any, took: float, console: Any, command: str | None = None) -> None:
     if out.interrupt is not None:
         console.print(f"run {run.id} waits for review: `ioa review {run.id}`")
     elif out.done:
-        console.print(f"run {run.id} finished in {took / 60:.1f} min ({run.dir})")
-    return 0
+        from ioa_agent.results import write_run_summary
+
+        summary = write_run_summary(run, command)
+        console.print(f"run {run.id} finished in {took / 60:.1f} min ({run.dir}); {summary}")
 
 
 # commands -------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from ioa_agent.student.models import resolve_model
 
-    config = load_config(Path(args.config) if args.config else None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConfigWarning)
+        config = load_config(Path(args.config) if args.config else None)
+    for warning in caught:
+        print(f"ioa: warning: {warning.message}", file=sys.stderr)
     resolve_model(config.student.model)
     run = create_run(config, runs_root(args), args.name)
     print(f"run {run.id} in {run.dir}", flush=True)
-    return _drive(run)
+    return _drive(run, command=args.command_line)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     run = find_run(runs_root(args), args.run)
-    return _drive(run)
+    return _drive(run, command=args.command_line)
 
 
 def _where(snap: Any) -> str:
@@ -160,7 +173,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         stage = f"stage {min(cur['stage'] + 1, n)}/{n} [{mods}]"
         print(f"cycle {v['cycle']}  {stage}  round {v.get('round', 0)}  remedial {v['remedial']}")
     if v.get("p_s"):
-        console.print(mastery_table("per module", v["p_t"], v["p_s"], baseline=_baseline(run)))
+        rnd = v.get("round", 0)
+        console.print(mastery_table("per module", v["p_t"], v["p_s"], paired=_paired(run, rnd)))
     print_teacher_usage(run)
     return 0
 
@@ -170,7 +184,8 @@ def print_teacher_usage(run: Run) -> None:
     use = run.store.teacher_usage()
     tokens = f"{use['tokens_in']} tokens in, {use['tokens_out']} out"
     name = run.config.teacher.model or "builtin"
-    print(f"teacher ({name}): {use['calls']} calls, {tokens}")
+    how = "endpoint's usage figures" if run.config.teacher.kind == "llm" else TOKENS_BUILTIN
+    print(f"teacher ({name}): {use['calls']} calls, {tokens} ({how})")
     for row in run.store.teacher_usage_by_node():
         faults = ", ".join(f"{k} {v}" for k, v in sorted(row["faults"].items())) or "none"
         print(
@@ -180,39 +195,64 @@ def print_teacher_usage(run: Run) -> None:
         )
 
 
-def _review_answer(
-    args: argparse.Namespace, run: Run, pending: dict[str, Any], values: dict
-) -> dict:
-    modules = run.store.modules()
+def _review_decision(args: argparse.Namespace, run: Run, step: Any) -> dict:
+    from ioa_agent.steer import make_decision, parse_plan_text
+
+    if args.decision:  # a HITL decision as JSON (`ioa serve` answers this way)
+        from ioa_agent.nodes.review import answer_of
+
+        try:
+            got = answer_of({"decisions": [json.loads(args.decision)]})
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--decision is not valid JSON: {exc}") from exc
+        return make_decision(run, step, got["action"], got.get("feedback"), got.get("plan"))
     if args.approve:
-        return {"action": "approve"}
+        return make_decision(run, step, "approve")
     if args.reject is not None:
-        parse_feedback(args.reject, [m.id for m in modules])
-        return {"action": "reject", "feedback": args.reject}
+        return make_decision(run, step, "reject", feedback=args.reject)
+    if args.edit == "-":
+        return make_decision(run, step, "edit", plan=parse_plan_text(sys.stdin.read()))
     path = Path(args.edit)
     if not path.is_file():
         raise UsageError(f"plan file {path} does not exist")
-    try:
-        plan = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from exc
-    validate_plan(plan, {m.id: m.levels for m in modules}, values["diagnosis"]["edges"])
-    return {"action": "edit", "plan": plan}
+    return make_decision(run, step, "edit", plan=parse_plan_text(path.read_text(), str(path)))
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from ioa_agent.runner import snapshot
+    from ioa_agent.steer import answer, pending
 
     run = find_run(runs_root(args), args.run)
-    snap = snapshot(run)
-    if snap.interrupt is None:
+    step = pending(run)
+    if step is None and not args.checkpoint:
         raise UsageError(f"run {run.id} is not waiting for review (`ioa status {run.id}`)")
-    if not (args.approve or args.reject is not None or args.edit):
-        print(json.dumps(snap.interrupt, indent=1))
-        print("answer with --approve, --reject 'FEEDBACK' or --edit PLAN.yaml")
+    if step is None or (args.checkpoint and args.checkpoint != step.checkpoint):
+        raise StaleAnswer(f"run {run.id}: that step was already answered (`ioa status {run.id}`)")
+    if not (args.approve or args.reject is not None or args.edit or args.decision):
+        if args.json:
+            print(json.dumps({"checkpoint": step.checkpoint, **step.request}, indent=1))
+        else:
+            from ioa_agent.display import console
+            from ioa_agent.review_display import pending_view
+
+            console.print(pending_view(step))
         return 0
-    answer = _review_answer(args, run, snap.interrupt, snap.values)
-    return _drive(run, resume=answer)
+    decision = _review_decision(args, run, step)
+    from ioa_agent.display import console
+
+    start = time.monotonic()
+    out = answer(run, step.checkpoint, decision, on_update=_printer(run))
+    _said(run, out, time.monotonic() - start, console, args.command_line)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ioa_agent.serve.app import serve
+
+    root = runs_root(args)
+    if not root.is_dir():
+        raise UsageError(f"runs directory {root} does not exist: pass --runs DIR")
+    serve(root, args.host, args.port)
+    return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -236,7 +276,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(f"wrote {page}")
+    if args.results:
+        for run in runs:
+            print(f"wrote {copy_summary(run, Path(args.results))}")
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ioa_agent.export import ExportError, export_run
+
+    run = find_run(runs_root(args), args.run)
+    out = Path(args.out) if args.out else run.dir / "export"
+    try:
+        done = export_run(run, out, args.format)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from exc
+    counts = done["counts"]
+    print(f"wrote {out}: train {counts['train']} rows, probes {counts['probes']} rows")
+    if done["adapter"] is not None:
+        print(f"adapter ({done['adapter']}) in {out / 'adapter'}")
+    else:
+        print("no trained adapter yet: the dataset only")
+    print(f'load it with datasets.load_dataset("{out}")')
+    return 0
+
+
+def copy_summary(run: Run, folder: Path) -> Path:
+    """The run's summary.json as FOLDER/<run id>.json (written first for an older run)."""
+    from ioa_agent.results import write_run_summary
+    from ioa_agent.run import atomic_write_text
+    from ioa_agent.runner import snapshot
+
+    source = run.dir / "summary.json"
+    if not source.is_file():
+        if not snapshot(run).done:
+            raise UsageError(f"run {run.id} is not finished, so it has no results to copy")
+        write_run_summary(run)
+    target = folder / f"{run.id}.json"
+    atomic_write_text(target, source.read_text())
+    return target
 
 
 def parser() -> argparse.ArgumentParser:
@@ -267,7 +345,10 @@ def parser() -> argparse.ArgumentParser:
     g = r.add_mutually_exclusive_group()
     g.add_argument("--approve", action="store_true")
     g.add_argument("--reject", metavar="FEEDBACK")
-    g.add_argument("--edit", metavar="PLAN")
+    g.add_argument("--edit", metavar="PLAN", help="a YAML/JSON plan file, or - for stdin")
+    g.add_argument("--decision", metavar="JSON", help="a decision in LangChain's HITL shape")
+    r.add_argument("--json", action="store_true", help="print the pending step as raw JSON")
+    r.add_argument("--checkpoint", help="answer only if this checkpoint's step is still pending")
     r.set_defaults(func=cmd_review)
 
     r = sub.add_parser("graph", help="write the Mermaid diagram of the graph")
@@ -277,7 +358,22 @@ def parser() -> argparse.ArgumentParser:
     r = with_runs(sub.add_parser("report", help="write an HTML report of runs (side by side)"))
     r.add_argument("run", nargs="+")
     r.add_argument("--out", help="folder for report.html and its figures (default: RUN/report)")
+    r.add_argument(
+        "--results", metavar="DIR", help="also copy each run's summary.json to DIR/<run>.json"
+    )
     r.set_defaults(func=cmd_report)
+
+    r = with_runs(
+        sub.add_parser("export", help="write a run's curriculum as a Hugging Face dataset folder")
+    )
+    r.add_argument("run")
+    r.add_argument("--out", help="folder to write (default: RUN/export)")
+    r.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl")
+    r.set_defaults(func=cmd_export)
+    r = with_runs(sub.add_parser("serve", help="a local web page to watch and steer runs"))
+    r.add_argument("--host", default="127.0.0.1", help="other than 127.0.0.1 needs a token")
+    r.add_argument("--port", type=int, default=8765)
+    r.set_defaults(func=cmd_serve)
 
     add_eval_parser(sub)
     return p
@@ -285,6 +381,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.command_line = shlex.join(["ioa", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)
     except (
@@ -295,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         FileNotFoundError,
         SeedDataError,
         TeacherUnreachable,
+        RunBusy,
+        StaleAnswer,
     ) as exc:
         print(f"ioa: error: {exc}", file=sys.stderr)
         return 2

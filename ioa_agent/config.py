@@ -8,6 +8,8 @@ runs or touch a run directory.
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -21,8 +23,14 @@ from pydantic import (
     model_validator,
 )
 
-from ioa_agent.items import STRATEGIES, Strategy
+from ioa_agent.items import RENDERINGS, STRATEGIES, Rendering, Strategy
 from ioa_agent.pedagogy.strategies import Method
+
+# `hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT`: a Hugging Face dataset as seed data
+HF_SEED = re.compile(
+    r"^hf://(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<revision>[\w.-]+))?"
+    r"(?::(?P<config>[\w.-]+))?/(?P<split>[\w.-]+)$"
+)
 
 
 class _Section(BaseModel):
@@ -75,8 +83,10 @@ class TeacherConfig(_Section):
 
 class SeedDataConfig(_Section):
     path: str = Field(
-        description="JSONL seed file: `prompt`/`question`, `answer`, optional `module`, "
-        "`level`, `tests`; a relative path is taken from the config file's folder."
+        description="A Hugging Face dataset, `hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT` "
+        "(e.g. `hf://openai/gsm8k:main/train`), or a local JSONL file; rows hold "
+        "`prompt`/`question`, `answer`, optional `module`, `level`, `tests`. A relative "
+        "file path is taken from the config file's folder."
     )
     scorer: Literal["math", "code", "open"] = Field(
         "math",
@@ -158,6 +168,30 @@ class AdapterConfig(_Section):
         description="Rewrite strategies the diagnosis may call for (a small student's "
         "token budget may rule out the long ones).",
     )
+    renderings: list[Rendering] = Field(
+        default_factory=lambda: list(RENDERINGS),
+        description="Short renderings offered beside the teacher's own text (direct equation, "
+        "one-line breakdown, answer with a one-line reason); empty: the teacher's text only.",
+    )
+    rendering: Literal["auto", "teacher", "direct", "breakdown", "reason"] = Field(
+        "auto",
+        description="`auto`: the round's starting student scores a sample of each rendering "
+        "(s(A|Q), IFD) and the rule picks (pedagogy.renderings; strategies that adapt "
+        "material only); a name: always that rendering, for any strategy.",
+    )
+    render_sample: int = Field(
+        12, ge=1, description="Items per module and level the student scores per rendering."
+    )
+    self_replay: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="Share of a round's rows that are the starting student's own verified "
+        "answers on modules the round does not teach (0: none).",
+    )
+    self_replay_questions: int = Field(
+        96, ge=1, description="Questions the student answers per round to find them."
+    )
 
 
 class TrainConfig(_Section):
@@ -208,6 +242,11 @@ class TrainConfig(_Section):
     )
     num_processes: int | None = Field(
         None, ge=1, description="Processes for `accelerate launch`; null takes the config's."
+    )
+    report_to: Literal["none", "tensorboard"] = Field(
+        "none",
+        description="Training curves: `tensorboard` writes each round's loss and learning rate "
+        "under rounds/NNNN/tensorboard/ (`tensorboard --logdir RUN/rounds`).",
     )
 
     @field_validator("packing", "liger", "gradient_checkpointing", mode="before")
@@ -271,11 +310,36 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message says what to fix, on one line."""
 
 
+class ConfigWarning(UserWarning):
+    """A field set in a config file where it has no effect."""
+
+
+def ineffective_fields(config: Config) -> list[str]:
+    """One line per field the config sets where it has no effect: the field and why."""
+    out: list[str] = []
+    if config.seed_data is not None and "probes_per_level" in config.identifier.model_fields_set:
+        out.append(
+            "field `identifier.probes_per_level` has no effect with `seed_data`: probes are "
+            "held out per module (`seed_data.probes_per_module`)"
+        )
+    if config.student.backend == "vllm" and "batch_size" in config.assess.model_fields_set:
+        out.append(
+            "field `assess.batch_size` has no effect with `student.backend: vllm`: the server "
+            "batches the requests in flight (`student.vllm_concurrency`); it is used only when "
+            "vLLM is missing and assessment falls back to transformers"
+        )
+    return out
+
+
 DEMO = "demo.yaml"
 
 
-def load_config(path: Path | None = None) -> Config:
-    """The config from a YAML file, or the built-in offline demo when `path` is None."""
+def load_config(path: Path | None = None, warn: bool = True) -> Config:
+    """The config from a YAML file, or the built-in offline demo when `path` is None.
+
+    With `warn`, a `ConfigWarning` for each field set where it has no effect (a run
+    directory's config.yaml holds every field, so reopening a run does not warn).
+    """
     if path is None:
         text = (Path(__file__).parent / "defaults" / DEMO).read_text()
         where = f"built-in {DEMO}"
@@ -293,13 +357,23 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{where} must be a mapping of fields, got {type(data).__name__}")
     config = parse_config(data, where)
     if config.seed_data is not None and path is not None:
+        if config.seed_data.path.startswith("hf://"):
+            if not HF_SEED.match(config.seed_data.path):
+                raise ConfigError(
+                    f"{where}: field `seed_data.path`: {config.seed_data.path!r} is not "
+                    "hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT (e.g. hf://openai/gsm8k:main/train)"
+                )
+            return config
         seed = Path(config.seed_data.path).expanduser()
         seed = seed if seed.is_absolute() else (path.parent / seed).resolve()
         if not seed.is_file():
             raise ConfigError(
-                f"{where}: field `seed_data.path`: {seed} does not exist: point it at a JSONL file"
+                f"{where}: field `seed_data.path`: {seed} does not exist: point it at a "
+                "JSONL file or a dataset id, hf://OWNER/NAME[:CONFIG]/SPLIT"
             )
         config.seed_data.path = str(seed)
+    for message in ineffective_fields(config) if warn else []:
+        warnings.warn(f"{where}: {message}", ConfigWarning, stacklevel=2)
     return config
 
 

@@ -6,14 +6,17 @@ I/O beyond the console.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
+# a log or pipe gets the full table width a terminal would give it
+console = Console() if sys.stdout.isatty() else Console(width=132)
 err_console = Console(stderr=True)
 
 
@@ -36,18 +39,24 @@ def mastery_table(
     title: str,
     p_t: dict[str, float],
     p_s: dict[str, float],
-    baseline: dict[str, float] | None = None,
+    paired: dict[str, Any] | None = None,
     stage: list[str] | None = None,
     tau_mastery: float = 0.9,
+    leak: dict[str, dict[str, float]] | None = None,
 ) -> Table:
-    """Per-module P_T, P_S, P_S/P_T, and the change against a baseline."""
+    """Per-module P_T, P_S, P_S/P_T; with `paired`, the change against the untrained
+    student on the same probes (95% interval, McNemar p); with `leak`, the format leak
+    on untaught modules (this round / untrained)."""
     table = Table(title=title, title_justify="left")
-    table.add_column("module")
+    table.add_column("module", no_wrap=True)
     table.add_column("P_T", justify="right")
     table.add_column("P_S", justify="right")
     table.add_column("P_S/P_T", justify="right")
-    if baseline is not None:
-        table.add_column("Δ vs base", justify="right")
+    if paired is not None:
+        table.add_column("Δ vs untrained [95% CI]", justify="right")
+        table.add_column("p", justify="right")
+    if leak is not None:
+        table.add_column("format leak now/untrained", justify="right")
     table.add_column("")
     for module in sorted(p_s):
         pt, ps = p_t.get(module, 0.0), p_s[module]
@@ -56,7 +65,15 @@ def mastery_table(
         if stage and module in stage:
             mark = (mark + " ◀ stage").strip()
         row = [module, f"{pt:.2f}", f"{ps:.2f}", f"{r:.2f}"]
-        if baseline is not None:
-            row.append(f"{ps - baseline.get(module, 0.0):+.2f}")
+        if paired is not None:
+            c = paired.get(module)
+            row += (
+                [f"{c['diff']:+.2f} [{c['lo']:+.2f},{c['hi']:+.2f}]", f"{c['p']:.3f}"]
+                if c
+                else ["", ""]
+            )
+        if leak is not None:
+            lk = leak.get(module)
+            row.append(f"{lk['round']:.2f}/{lk['untrained']:.2f}" if lk else "")
         table.add_row(*row, mark)
     return table

@@ -1,4 +1,4 @@
-"""The IOA state machine, wired as DESIGN.md draws it.
+"""The IOA state machine, wired as docs/design.md draws it.
 
     diagnose → organize → review → adapt → train → assess
     assess ─┬─ stage mastered, more stages → organize

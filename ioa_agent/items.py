@@ -28,6 +28,15 @@ STRATEGIES: tuple[Strategy, ...] = (
     "simplification",
 )
 Variant = Literal["standard", "remedial", "bridging"]
+Rendering = Literal["direct", "breakdown", "reason"]
+RENDERINGS: tuple[Rendering, ...] = ("direct", "breakdown", "reason")
+"""Short renderings of a worked solution the Adapter may train on instead of the
+teacher's own text: the direct equation, a one-line breakdown, the answer with a
+one-line reason."""
+TEACHER = "teacher"
+"""The rendering name of the text as the teacher wrote it (its rewrite, or solution)."""
+SELF = "self"
+"""The rendering name of the student's own verified answer, trained on verbatim."""
 
 
 class ModuleSpec(BaseModel):
@@ -57,6 +66,9 @@ class Item(BaseModel):
     strategy: str = ""
     variant: Variant = "standard"
     parent: str = ""
+    rendering: str = Field(
+        "", description="How the rationale is written: a short rendering, `self`, or '' (teacher)."
+    )
     tests: list[str] = Field(
         default_factory=list, description="Code items: assert statements a solution must pass."
     )
@@ -70,8 +82,11 @@ class Item(BaseModel):
     def completion(self) -> str:
         """The text the student is trained to produce: rationale, then the answer line.
 
-        A code item's answer is its program, in a fenced block.
+        A code item's answer is its program, in a fenced block. The student's own
+        verified answer (rendering `self`) is its text, verbatim.
         """
+        if self.rendering == SELF:
+            return self.rationale.strip()
         body = self.rationale.strip()
         tail = (
             f"```python\n{self.answer.strip()}\n```"

@@ -5,7 +5,8 @@
         store.db          the run store (RunStore)
         graph.db          the LangGraph checkpoints (one thread: the run id)
         diagnosis/NNN.json, assess/NNNN.json
-        rounds/NNNN/      train.jsonl, adapter/ (with metrics.json), train.log
+        rounds/NNNN/      train.jsonl, adapter/ (with metrics.json), train.log,
+                          tensorboard/ (train.report_to: tensorboard)
 
 Artifacts are written atomically (temp file, then rename) so a crash leaves either
 the whole file or none. This module does not run the graph (see runner.py).
@@ -89,6 +90,8 @@ class Run:
             from ioa_agent.teacher.exact import ArithmeticTeacher
 
             inner = ArithmeticTeacher()
+        from ioa_agent.teacher.tokens import TokenCounter
+
         return CachedTeacher(
             inner,
             self.store,
@@ -96,6 +99,7 @@ class Run:
             price_in=cfg.price_in,
             price_out=cfg.price_out,
             max_concurrency=cfg.max_concurrency if cfg.kind == "llm" else 1,
+            count_tokens=None if cfg.kind == "llm" else TokenCounter(lambda: self.student_model),
         )
 
     @cached_property
@@ -139,7 +143,7 @@ def open_run(run_dir: Path) -> Run:
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise RunNotFound(f"no run at {run_dir}: `ioa status` lists the runs")
-    return Run(run_dir, load_config(run_dir / "config.yaml"))
+    return Run(run_dir, load_config(run_dir / "config.yaml", warn=False))
 
 
 def find_run(root: Path, run_id: str) -> Run:

@@ -3,8 +3,9 @@
 One LangGraph thread per run (thread id = run id), checkpoints in the run's
 `graph.db` (WAL, synchronous durability: a checkpoint is on disk before the next
 node starts). `advance` drives the graph until it ends or pauses for review,
-reporting each node's update to a callback. It does not parse arguments or print
-(cli.py does).
+reporting each node's update to a callback, while holding the run's lock (lock.py:
+one writer per run). A review answer names the checkpoint it answers; a stale one
+is refused. It does not parse arguments or print (cli.py does).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from ioa_agent.config import Config
 from ioa_agent.graph import build_graph
+from ioa_agent.lock import StaleAnswer, run_lock
 from ioa_agent.run import Run
 from ioa_agent.state import Context
 
@@ -32,6 +36,7 @@ class Outcome:
     next: tuple[str, ...]
     interrupt: Any | None
     values: dict[str, Any]
+    checkpoint: str = ""
 
 
 @contextmanager
@@ -61,6 +66,7 @@ def snapshot(run: Run) -> Outcome:
         next=tuple(snap.next),
         interrupt=interrupts[0] if interrupts else None,
         values=dict(snap.values),
+        checkpoint=str((snap.config or {}).get("configurable", {}).get("checkpoint_id") or ""),
     )
 
 
@@ -68,12 +74,23 @@ def advance(
     run: Run,
     resume: Any | None = None,
     on_update: Callable[[str, dict[str, Any]], None] | None = None,
+    checkpoint: str | None = None,
 ) -> Outcome:
-    """Run from the start, from the last checkpoint, or with a review answer."""
+    """Run from the start, from the last checkpoint, or with a review answer.
+
+    Holds the run's lock throughout (RunBusy when another process holds it). With
+    `checkpoint`, the answer is for that checkpoint's pending step: StaleAnswer when
+    the run has moved on or nothing is pending.
+    """
     ctx = Context(run_dir=str(run.dir))
-    with compiled(run) as app:
+    with run_lock(run.dir), compiled(run) as app:
         cfg = thread(run)
         snap = app.get_state(cfg)
+        if resume is not None and (
+            not snap.interrupts
+            or (checkpoint and snap.config["configurable"].get("checkpoint_id") != checkpoint)
+        ):
+            raise StaleAnswer(f"run {run.id}: that step was already answered (`ioa status`)")
         if resume is not None:
             inp: Any = Command(resume=resume)
         elif snap.next or snap.values:
@@ -85,3 +102,26 @@ def advance(
                 if node != "__interrupt__" and on_update is not None:
                     on_update(node, update or {})
     return snapshot(run)
+
+
+def run_to_end(config: Config, root: Path, name: str) -> float:
+    """Run `name` under `root` to its end (create it, or resume it) and return its wall
+    seconds, kept in `wall_seconds.json`; a finished run is not run again. A run that
+    pauses for review is an error: experiments run without a person."""
+    import json
+    import time
+
+    from ioa_agent.run import create_run, open_run
+
+    folder = root / name
+    timing = folder / "wall_seconds.json"
+    if timing.is_file() and snapshot(open_run(folder)).done:
+        return float(json.loads(timing.read_text())["seconds"])
+    run = open_run(folder) if folder.exists() else create_run(config, root, name)
+    start = time.monotonic()
+    out = advance(run)
+    took = time.monotonic() - start
+    if not out.done:
+        raise RuntimeError(f"{name} stopped at {out.next} (a review?): see `ioa status {name}`")
+    timing.write_text(json.dumps({"seconds": took}))
+    return took

@@ -53,6 +53,7 @@ class RunStore:
                     "strategy": str,
                     "variant": str,
                     "parent": str,
+                    "rendering": str,
                     "tests": str,
                     "teacher": str,
                 },
@@ -146,7 +147,7 @@ class RunStore:
             for it in items
         ]
         with self.db.conn:
-            self.db["items"].upsert_all(rows, pk=("role", "round", "id"))
+            self.db["items"].upsert_all(rows, pk=("role", "round", "id"), alter=True)
 
     def items(
         self, role: str, module: str | None = None, before_round: int | None = None
@@ -158,7 +159,10 @@ class RunStore:
             where, args = where + " and round < ?", [*args, before_round]
         fields = Item.model_fields
         return [
-            Item(**{k: r[k] for k in fields if k != "tests"}, tests=json.loads(r["tests"] or "[]"))
+            Item(
+                **{k: r[k] for k in fields if k != "tests" and r.get(k) is not None},
+                tests=json.loads(r["tests"] or "[]"),
+            )
             for r in self.db["items"].rows_where(where, args, order_by="rowid")
         ]
 

@@ -12,7 +12,8 @@ import yaml
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"  # full sets, optional
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"  # small slices, always here
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,28 @@ def test_review_pauses_and_is_answered(
     assert main(["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "r"]) == 0
     run = find_run(tmp_path, "r")
     snap = snapshot(run)
-    assert snap.next == ("review",) and snap.interrupt["kind"] == "plan"
+    assert snap.next == ("review",)
+    req = snap.interrupt
+    assert req["review_configs"] == [
+        {"action_name": "curriculum_step", "allowed_decisions": ["approve", "edit", "reject"]}
+    ]
+    args = req["action_requests"][0]["args"]
+    assert args["kind"] == "plan" and req["action_requests"][0]["name"] == "curriculum_step"
     assert not (tmp_path / "r" / "rounds").exists()  # nothing taught before approval
-    first = snap.interrupt["stages"]
+    first = args["stages"]
 
-    # showing the pending step changes nothing
+    # showing the pending step changes nothing: a table, or the raw payload with --json
     assert main(["review", "r", "--runs", str(tmp_path)]) == 0
-    assert '"kind": "plan"' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    head_module = first[0]["modules"][0]
+    assert "stages" in out and "◀ this step" in out and head_module in out
+    assert args["samples"][0]["prompt"].split()[0] in out
+    assert main(["review", "r", "--runs", str(tmp_path), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (
+        shown["checkpoint"] == snap.checkpoint
+        and shown["action_requests"] == req["action_requests"]
+    )
 
     # a bad edit is refused, and the run is untouched
     bad = tmp_path / "bad.yaml"
@@ -41,7 +57,7 @@ def test_review_pauses_and_is_answered(
 
     # reject with feedback: the organizer re-plans and asks again
     assert main(["review", "r", "--runs", str(tmp_path), "--reject", "split"]) == 0
-    again = snapshot(run).interrupt
+    again = snapshot(run).interrupt["action_requests"][0]["args"]
     head = first[0]["modules"]
     assert again["stages"][0]["modules"] == head[:1]
     assert len(again["stages"]) == len(first) + len(head) - 1
@@ -62,6 +78,7 @@ def test_review_pauses_and_is_answered(
     assert main(["status", "r", "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "run r: done" in out and "teacher (builtin):" in out
+    assert "(requests and answers counted with the student's tokenizer)" in out
     assert main(["status", "--runs", str(tmp_path)]) == 0
     assert "r  done" in capsys.readouterr().out
 

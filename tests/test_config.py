@@ -1,10 +1,22 @@
 """Config: defaults are the paper's, overrides validate, errors name the field."""
 
+import warnings
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ioa_agent.config import Config, ConfigError, dump_config, load_config, parse_config
+from ioa_agent.config import (
+    Config,
+    ConfigError,
+    ConfigWarning,
+    dump_config,
+    ineffective_fields,
+    load_config,
+    parse_config,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_are_the_papers() -> None:
@@ -72,4 +84,51 @@ def test_yaml_on_off_switches_read_as_words(tmp_path: Path) -> None:
     path.write_text("train:\n  packing: off\n  gradient_checkpointing: on\n")
     cfg = load_config(path)
     assert (cfg.train.packing, cfg.train.gradient_checkpointing) == ("off", "on")
-    assert load_config(None).train.packing == "off"  # the demo's measured setting
+    assert load_config(None).train.packing == "on"  # the demo packs (measured faster)
+
+
+def test_fields_without_effect_warn_at_load_time(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text('{"question": "1 + 1?", "answer": "2"}\n')
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "domain: sums\nteacher: {kind: llm, model: m}\n"
+        f"seed_data: {{path: {seed}}}\nidentifier: {{probes_per_level: 4}}\n"
+        "student: {backend: vllm, vllm_start: true}\nassess: {batch_size: 64}\n"
+    )
+    with pytest.warns(ConfigWarning) as caught:
+        config = load_config(path)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert "`identifier.probes_per_level` has no effect with `seed_data`" in messages[0]
+    assert "`assess.batch_size` has no effect with `student.backend: vllm`" in messages[1]
+    assert all(m.startswith(f"{path}: field ") for m in messages)
+    # the same fields where they do have an effect, or left unset: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConfigWarning)
+        assert ineffective_fields(parse_config({"identifier": {"probes_per_level": 2}})) == []
+        assert ineffective_fields(parse_config({"assess": {"batch_size": 2}})) == []
+        load_config(None)
+        for shipped in sorted((ROOT / "configs").glob("*.yaml")):
+            data = yaml.safe_load(shipped.read_text())
+            assert ineffective_fields(parse_config(data, str(shipped))) == [], shipped
+        # a run directory's config.yaml holds every field: reopening it does not warn
+        stored = tmp_path / "stored.yaml"
+        stored.write_text(dump_config(config))
+        assert load_config(stored, warn=False) == config
+
+
+def test_ioa_run_prints_the_warning_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ioa_agent.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "student: {backend: vllm, vllm_url: 'http://127.0.0.1:9/v1', model: nope}\n"
+        "assess: {batch_size: 8}\n"
+    )
+    assert main(["run", "--config", str(path), "--runs", str(tmp_path)]) == 2  # no such model
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"ioa: warning: {path}: field `assess.batch_size` has no effect")
+    assert err[1].startswith("ioa: error: student model 'nope' not found")

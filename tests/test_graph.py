@@ -1,4 +1,4 @@
-"""The wiring: the diagram of DESIGN.md, typed routers, and a current Mermaid file."""
+"""The wiring: the diagram of docs/design.md, typed routers, and a current Mermaid file."""
 
 from pathlib import Path
 

@@ -62,6 +62,7 @@ def test_every_template_renders_and_missing_values_are_errors() -> None:
         "decompose",
         "fix",
         "judge",
+        "render",
         "rewrite",
         "solve",
         "synthesize",
@@ -175,6 +176,27 @@ def test_rewrite_keeps_provenance() -> None:
     )
     sent = chat.seen[0][-1].content
     assert "Linguistic simplification" in sent and "simpler" in sent
+
+
+def test_render_asks_for_every_short_rendering() -> None:
+    reply = {"direct": "2 + 3 = 5.", "breakdown": "2 + 3 = 5; so 5.", "reason": "Add: 2 + 3 = 5."}
+    teacher, chat = teacher_with([json.dumps(reply)])
+    item = Item(module="a/x", level=1, prompt="What is 2+3?", answer="5", rationale="2+3=5")
+    assert teacher.render(item) == reply
+    fmt = chat.kwargs_seen[0]["response_format"]
+    assert set(fmt["json_schema"]["schema"]["properties"]) == {"direct", "breakdown", "reason"}
+    sent = chat.seen[0][-1].content
+    assert "What is 2+3?" in sent and "2+3=5" in sent and '"direct"' in sent
+
+
+def test_judge_returns_the_verdict_both_ways() -> None:
+    no = {"reason": "96 is not 72", "correct": False}
+    yes = {"reason": "both are 72", "correct": True}
+    teacher, chat = teacher_with([json.dumps(no), json.dumps(yes)])
+    assert teacher.judge("How many?", "72", "96") is False
+    assert teacher.judge("How many?", "72", "72") is True
+    sent = chat.seen[0][-1].content
+    assert "How many?" in sent and "72" in sent and "96" in sent
 
 
 def test_a_missing_key_variable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

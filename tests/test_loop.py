@@ -32,9 +32,12 @@ def fingerprint(run_dir: Path) -> dict[str, Any]:
     run = find_run(run_dir.parent, run_dir.name)
     events = []
     for e in run.store.events():
-        payload = {
-            k: v for k, v in e["payload"].items() if k not in ("train_runtime", "final_loss")
-        }
+        payload = dict(e["payload"])
+        if e["kind"] == "train":
+            # wall time and loss vary between runs; the key must hold a real duration
+            runtime = payload.pop("train_runtime_s")
+            assert isinstance(runtime, float) and runtime > 0, payload
+            payload.pop("final_loss")
         events.append((e["key"], e["kind"], payload))
     data = {p.parent.name: sha256_file(p) for p in sorted(run_dir.glob("rounds/*/train.jsonl"))}
     items = sorted(
@@ -165,3 +168,78 @@ def test_sigkill_during_adapt_then_resume(
     assert fingerprint(tmp_path / "c") == fingerprint(reference)
     usage = assert_no_repeated_teacher_calls(tmp_path / "c")
     assert usage["calls"] == assert_no_repeated_teacher_calls(reference)["calls"]
+
+
+def test_same_config_and_seed_give_the_same_run(
+    reference: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    """Determinism on one machine: decisions, data (train.jsonl hashes) and scores."""
+    cfg = write_config(tmp_path / "cfg.yaml", tiny_config(tiny_model))
+    assert main(["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "again"]) == 0
+    again = fingerprint(tmp_path / "again")
+    assert again["data"] and again["scores"]
+    assert again == fingerprint(reference)
+    first = json.loads((reference / "summary.json").read_text())["figures"]
+    second = json.loads((tmp_path / "again" / "summary.json").read_text())["figures"]
+    for key in ("p_t", "overall", "decisions"):
+        assert first[key] == second[key], key
+    strip = ("train_seconds",)
+    assert [{k: v for k, v in r.items() if k not in strip} for r in first["rounds"]] == [
+        {k: v for k, v in r.items() if k not in strip} for r in second["rounds"]
+    ]
+
+
+def test_summary_json_and_report_results(reference: Path, tmp_path: Path) -> None:
+    from ioa_agent.results import REQUIRED
+
+    summary = json.loads((reference / "summary.json").read_text())
+    assert set(REQUIRED) <= set(summary)
+    assert summary["seed"] == 0 and summary["config"]["max_rounds"] == 2
+    assert summary["machine"]["cores"] >= 1 and summary["versions"]["torch"]
+    figures = summary["figures"]
+    run = find_run(reference.parent, "ref")
+    assert [r["round"] for r in figures["rounds"]] == run.store.assessed_rounds()
+    for row in figures["rounds"]:
+        scores = [r["correct"] for r in run.store.assessment(row["round"])]
+        assert row["overall"] == pytest.approx(sum(scores) / len(scores))
+        assert set(row["p_s"]) == {m.id for m in run.store.modules()}
+        assert (row["train_seconds"] > 0) == (row["round"] > 0), row
+    assert figures["wall_seconds"] > 0
+    assert figures["teacher"]["tokens_in"] == run.store.teacher_usage()["tokens_in"] > 0
+    assert [d["kind"] for d in figures["decisions"]].count("gate") == 2
+    assert summary["readme_table"].splitlines()[0] == "| module | round 0 | round 1 | round 2 |"
+    assert len(summary["readme_table"].splitlines()) == 2 + 9 + 1
+
+    out = tmp_path / "results"
+    args = ["report", "ref", "--runs", str(reference.parent), "--out", str(tmp_path / "r")]
+    assert main([*args, "--results", str(out)]) == 0
+    assert json.loads((out / "ref.json").read_text()) == summary
+
+
+def test_builtin_teacher_tokens_are_counted_with_the_student_tokenizer(
+    reference: Path, tiny_model: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+
+    def tokens(text: str) -> int:
+        obj = json.loads(text)
+        dumped = json.dumps(obj, sort_keys=True, ensure_ascii=False)
+        return len(tokenizer(dumped, add_special_tokens=False)["input_ids"])
+
+    run = find_run(reference.parent, "ref")
+    rows = list(
+        run.store.db.query(
+            "select c.request, c.response, k.tokens_in, k.tokens_out"
+            " from teacher_calls k join teacher_cache c on c.key = k.key"
+        )
+    )
+    assert len(rows) == run.store.teacher_usage()["calls"] > 0
+    for row in rows:
+        assert (row["tokens_in"], row["tokens_out"]) == (
+            tokens(row["request"]),
+            tokens(row["response"]),
+        )
+    # a character estimate would differ: the tokenizer splits every digit
+    assert sum(r["tokens_out"] for r in rows) != sum(len(r["response"]) // 4 for r in rows)

@@ -98,14 +98,13 @@ def test_teaching_level():
     assert teaching_level({1: 0.5}, 1) == 1
 
 
-def test_teaching_level_rises_one_at_a_time():
-    ratios = {1: 0.95, 2: 0.95, 3: 0.1, 4: 0.0}
-    # uncapped it would jump to 3; from level 1 it may only go to 2
-    assert teaching_level(ratios, 4) == 3
-    assert teaching_level(ratios, 4, current=1) == 2
-    assert teaching_level(ratios, 4, current=2) == 3
-    # falling back is not capped: level 1 forgotten while teaching 3
-    assert teaching_level({1: 0.5, 2: 0.95}, 4, current=3) == 1
+def test_teaching_level_rises_one_notch_above_what_is_mastered():
+    # levels 1 and 2 measured mastered (2 without being taught): 3 is next, not 2
+    assert teaching_level({1: 0.95, 2: 0.95, 3: 0.1, 4: 0.0}, 4) == 3
+    # never past an unmastered level, even when a higher one happens to be mastered
+    assert teaching_level({1: 0.95, 2: 0.5, 3: 0.95, 4: 0.95}, 4) == 2
+    # a forgotten lower level is taught again first
+    assert teaching_level({1: 0.5, 2: 0.95}, 4) == 1
     with pytest.raises(ValueError):
         teaching_level({}, 0)
 

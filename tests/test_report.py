@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_mean_std() -> None:
 @pytest.fixture(scope="module")
 def runs(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
-    over = {"max_rounds": 1, "teacher": {"budget_tokens": 30_000}}
+    over = {"max_rounds": 1, "teacher": {"budget_tokens": 100_000}}
     cfg = write_config(root / "ioa.yaml", tiny_config(tiny_model, review="required", **over))
     assert main(["run", "--config", str(cfg), "--runs", str(root), "--name", "taught"]) == 0
     args = ["review", "taught", "--runs", str(root)]
@@ -88,7 +89,7 @@ def test_single_run_report_shows_the_runs_values(runs: Path) -> None:
     # accuracy per round and the teacher's tokens, as the store has them
     assert f"Final accuracy {_accuracy(runs / 'taught', 1):.3f} after 1 rounds" in text
     use = run.store.teacher_usage()
-    assert f"teacher tokens {use['tokens_in'] + use['tokens_out']} of a budget of 30000" in text
+    assert f"teacher tokens {use['tokens_in'] + use['tokens_out']} of a budget of 100000" in text
 
     # the diagnosis: targets and each module's gap and severity
     diag = json.loads((runs / "taught" / "diagnosis" / "001.json").read_text())
@@ -110,6 +111,19 @@ def test_single_run_report_shows_the_runs_values(runs: Path) -> None:
     assert before["prompt"] in text and after["prompt"] in text
     assert "step_format" in text
 
+    # the renderings the student scored, with the pick, and the paired change per module
+    rec = run.store.events("renderings")[0]["payload"]
+    assert f"Rule: {escape(rec['rule'], quote=False)}" in text
+    for g in rec["groups"]:
+        for name, s in g["scores"].items():
+            picked = "yes" if name == g["picked"] else ""
+            row = f"1 {g['module']} {g['level']} {name} {s['s_aq']:.3f} {s['s_a']:.3f}"
+            assert f"{row} {s['ifd']:.3f} {s['n']} {picked}".strip() in text
+    gate = run.store.events("gate")[0]["payload"]
+    for m, c in gate["paired"].items():
+        cells = f"{m} {c['n']} {c['before']:.2f} {c['after']:.2f}"
+        assert f"{cells} {c['diff']:+.2f} [{c['lo']:+.2f}, {c['hi']:+.2f}]" in text
+
     data = gather(run)
     assert [r.round for r in data.rounds] == [0, 1]
     assert data.final.teacher_tokens == use["tokens_in"] + use["tokens_out"]
@@ -126,7 +140,7 @@ def test_compare_report_puts_runs_side_by_side(runs: Path) -> None:
     assert (out / "figures" / "accuracy-vs-tokens.png").read_bytes().startswith(PNG)
     for name, strategy in (("taught", "ioa"), ("spread", "uniform")):
         acc = _accuracy(runs / name, 1)
-        assert re.search(rf"{name} {strategy} 1 {acc:.3f} \d+ 30000 2 ", text), name
+        assert re.search(rf"{name} {strategy} 1 {acc:.3f} \d+ 100000 2 ", text), name
         assert f"Run {name} — strategy {strategy}" in text
     # uniform makes no rewrite: its samples are raw items
     assert "(none)" in text

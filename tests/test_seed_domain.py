@@ -1,4 +1,8 @@
-"""Seed-data domains on the real benchmark files: parsing, held-out probes, scorers."""
+"""Seed-data domains on real benchmark rows: parsing, held-out probes, scorers, dataset ids.
+
+Real rows come from the small slices in tests/fixtures/ (see its README); the full-set
+check reads ../shared/data beside the repository when it is there.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA, write_config
+from conftest import FIXTURES, SHARED_DATA, write_config
 
 from ioa_agent.config import ConfigError, load_config
 from ioa_agent.domains.scorers import Scorer, extract_code
 from ioa_agent.domains.seed import (
     SeedDataError,
     build_seed_domain,
+    load_seed,
     load_seed_file,
     seed_items,
     split_answer,
@@ -22,13 +27,22 @@ from ioa_agent.items import Item, ModuleSpec
 from ioa_agent.run import create_run
 from ioa_agent.teacher.cached import CachedTeacher
 
-GSM8K = SHARED_DATA / "gsm8k" / "train.jsonl"
-MBPP = SHARED_DATA / "mbpp" / "mbpp.jsonl"
+GSM8K = FIXTURES / "gsm8k" / "train.jsonl"  # the first 40 rows of GSM8K's train split
+MBPP = FIXTURES / "mbpp" / "mbpp.jsonl"  # the first 20 rows of MBPP
+FULL_GSM8K = SHARED_DATA / "gsm8k" / "train.jsonl"
+
+
+@pytest.mark.skipif(not FULL_GSM8K.is_file(), reason=f"full GSM8K absent at {FULL_GSM8K}")
+def test_every_gsm8k_train_answer_splits_into_a_number() -> None:
+    items = load_seed_file(FULL_GSM8K, "math")
+    assert len(items) == 7473
+    assert all(it.answer and "####" not in it.answer for it in items)
+    assert sum(it.answer.lstrip("-").replace(".", "").isdigit() for it in items) == len(items)
 
 
 def test_gsm8k_answers_split_into_rationale_and_final_answer() -> None:
     items = load_seed_file(GSM8K, "math")
-    assert len(items) == 7473
+    assert len(items) == 40
     first = items[0]
     assert first.prompt.startswith("Natalia sold clips to 48 of her friends")
     assert first.answer == "72"
@@ -196,3 +210,94 @@ def test_untagged_seed_data_is_classified_by_the_teacher(tmp_path: Path) -> None
     assert all((it.module == "gsm/money") == ("$" in it.prompt) for it in items)
     assert {it.level for it in items} == {1, 2}
     assert run.store.teacher_usage()["calls"] == 31  # one decomposition, 30 classifications
+
+
+def hub_stand_in(root: Path, rows: list[dict]) -> None:
+    """`openai/gsm8k` (config main, split train) as a local dataset repository."""
+    from datasets import Dataset
+
+    repo = root / "openai" / "gsm8k"
+    (repo / "main").mkdir(parents=True)
+    Dataset.from_list(rows).to_parquet(str(repo / "main" / "train-00000-of-00001.parquet"))
+    card = "configs:\n- config_name: main\n  data_files:\n  - split: train\n    path: main/train-*"
+    (repo / "README.md").write_text(f"---\n{card}\n---\n")
+
+
+@pytest.fixture()
+def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # `datasets` reads ./openai/gsm8k before asking the hub
+    return work
+
+
+def test_seed_data_by_dataset_id(offline_hub: Path) -> None:
+    rows = [json.loads(line) for line in GSM8K.read_text().splitlines()]
+    tagged = [{**r, "module": f"gsm/l{1 + i % 2}"} for i, r in enumerate(rows)]
+    hub_stand_in(offline_hub, tagged)
+    path = "hf://openai/gsm8k:main/train"
+    from_file = [
+        it.model_copy(update={"module": r["module"]})
+        for it, r in zip(load_seed_file(GSM8K, "math"), tagged, strict=True)
+    ]
+    assert load_seed(path, "math") == from_file
+    assert [it.prompt for it in load_seed(path, "math", limit=5)] == [
+        r["question"] for r in rows[:5]
+    ]
+    cfg = write_config(
+        offline_hub / "cfg.yaml",
+        {
+            "domain": "grade-school math word problems",
+            "teacher": {"kind": "llm", "model": "m", "base_url": "http://127.0.0.1:9/v1"},
+            "seed_data": {"path": path, "probes_per_module": 2, "limit": 30},
+        },
+    )
+    config = load_config(cfg)
+    assert config.seed_data.path == path  # a dataset id is not a file path
+    run = create_run(config, offline_hub / "runs")
+    build_seed_domain(run)
+    assert [m.id for m in run.store.modules()] == ["gsm/l1", "gsm/l2"]
+    assert len(run.store.items("probe")) == 4 and len(run.store.items("seed")) == 26
+    sources = {r["teacher"] for r in run.store.db["items"].rows}
+    assert sources == {f"seed:{path}"}
+    assert run.store.teacher_usage()["calls"] == 0
+
+
+def test_bad_or_unreachable_dataset_ids_say_what_to_fix(offline_hub: Path) -> None:
+    cfg = write_config(
+        offline_hub / "cfg.yaml",
+        {"teacher": {"kind": "llm", "model": "m"}, "seed_data": {"path": "hf://gsm8k/train"}},
+    )
+    with pytest.raises(ConfigError, match="hf://OWNER/NAME"):
+        load_config(cfg)
+    with pytest.raises(SeedDataError) as caught:
+        load_seed("hf://nobody/nothing:main/train", "math")
+    message = str(caught.value)
+    assert "\n" not in message and "go online" in message and "local JSONL" in message
+
+
+def test_tagged_items_keep_their_module_when_others_are_untagged(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in GSM8K.read_text().splitlines()[:30]]
+    for i in (0, 1, 2, 3):  # tagged into a module the teacher does not propose
+        rows[i]["module"], rows[i]["level"] = "gsm/tagged", 3
+    rows[4]["module"] = "gsm/other"  # tagged into one it does propose, no level
+    seed = tmp_path / "mixed.jsonl"
+    seed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = create_run(load_config(llm_config(tmp_path, seed, levels=2)), tmp_path / "r")
+    run.__dict__["teacher"] = CachedTeacher(Classifier(), run.store)
+    build_seed_domain(run)
+    mods = {m.id: m.levels for m in run.store.modules()}
+    assert mods == {"gsm/money": 2, "gsm/other": 2, "gsm/tagged": 3}
+    items = {it.prompt: it for it in run.store.items("probe") + run.store.items("seed")}
+    assert len(items) == 30
+    for i, row in enumerate(rows):
+        it = items[row["question"].strip()]
+        if i < 4:
+            assert (it.module, it.level) == ("gsm/tagged", 3)
+        elif i == 4:
+            assert (it.module, it.level) == ("gsm/other", 1)
+        else:
+            assert it.module == ("gsm/money" if "$" in it.prompt else "gsm/other")
+    assert run.store.teacher_usage()["calls"] == 1 + 25  # only the untagged are classified

@@ -43,6 +43,11 @@ def test_each_ablation_removes_exactly_one_component() -> None:
     assert parts["no_adapter"] == (True, True, False)
     assert parts["uniform"] == (False, False, False)
     assert parts["targeted"] == (False, False, False)
+    # and the choice of targets follows it: only methods that use the Identifier keep
+    # its (deliberately odd) pick of one module
+    for method in METHODS:
+        kept = [choose_targets(method, ["c/w"], MODULES, seed) for seed in range(10)]
+        assert all(k == ["c/w"] for k in kept) == uses_identifier(method), method
 
 
 def test_choose_targets() -> None:
@@ -105,7 +110,7 @@ def test_config_strategy_field() -> None:
 
 
 # whole runs ---------------------------------------------------------------------
-BUDGET = 40_000
+BUDGET = 90_000
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from ioa_agent.scoring import extract_answer  # noqa: E402
 from ioa_agent.student.generate import generate  # noqa: E402
 from ioa_agent.student.models import make_tiny_model, resolve_model  # noqa: E402
 from ioa_agent.student.train import TrainJob, build_trainer  # noqa: E402
@@ -215,5 +216,9 @@ def test_smollm2_converts_once_and_answers(tmp_path: Path) -> None:
     stamp = (path / "model.safetensors").stat().st_mtime_ns
     assert resolve_model("SmolLM2-135M-Instruct", cache_dir=cache) == path
     assert (path / "model.safetensors").stat().st_mtime_ns == stamp
-    answers = generate(path, ["What is 2 + 3?", "Name a colour."], max_new_tokens=16)
-    assert len(answers) == 2 and all(answers)
+    questions = ["What is 2 + 3?", "What is 10 + 10?", "What is the capital of France?"]
+    answers = generate(path, questions, max_new_tokens=16)
+    # greedy decoding of the converted weights answers these right (checked: "2 + 3 = 5",
+    # "10 + 10 = 20.", "The capital of France is Paris."); a broken conversion does not
+    assert [extract_answer(a) for a in answers[:2]] == ["5", "20"], answers
+    assert "Paris" in answers[2], answers

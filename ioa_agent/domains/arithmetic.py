@@ -34,8 +34,8 @@ from ioa_agent.domains.arithmetic_templates import (
     Fields,
     Template,
 )
-from ioa_agent.domains.arithmetic_work import render
-from ioa_agent.items import STRATEGIES, Item, ModuleSpec, Solution
+from ioa_agent.domains.arithmetic_work import render, render_short
+from ioa_agent.items import RENDERINGS, STRATEGIES, Item, ModuleSpec, Solution
 
 DOMAIN = "arithmetic"
 MODULES: tuple[ModuleSpec, ...] = tuple(
@@ -268,3 +268,17 @@ def rewrite(item: Item, strategies: Sequence[str], variant: str) -> Item:
         rationale=render(work, strategies, analogy=rng.randrange(1000)),
         **tag,
     )
+
+
+def render_item(item: Item) -> dict[str, str]:
+    """The item's worked solution in every short rendering (`RENDERINGS`), worked from its
+    text; empty when the text matches no template or cannot be worked."""
+    try:
+        parsed = parse(item.prompt)
+        if parsed is None:
+            return {}
+        tpl, fields, _ = parsed
+        work = tpl.work(fields)
+    except (ArithmeticError, ValueError, KeyError):
+        return {}
+    return {r: render_short(work, r) for r in RENDERINGS}

@@ -7,7 +7,9 @@ subtraction with borrows, place-value multiplication, division by chunks, fracti
 addition over a common denominator, and step-by-step evaluation of a small expression
 (percentages and story problems). `render` writes a `Work` as a short rationale in the
 style the Adapter's strategies ask for (plain, step format, decomposition stages, an
-opening concrete example).
+opening concrete example); `render_short` writes it in one of the Adapter's short
+renderings (the direct equation, a one-line breakdown, the answer with a one-line
+reason), spaced the way the student writes equations itself ("81 + 6 = 87").
 
 Arithmetic inside rationales is written without spaces ("7+8=15"): the student's
 tokenizer spends a token on every space before a digit, and the student trains on
@@ -387,3 +389,36 @@ def render(work: Work, strategies: Collection[str] = (), analogy: int = 0) -> st
         options = ANALOGIES[work.kind]
         text = f"{options[analogy % len(options)]} {text}"
     return text
+
+
+_SPACED = str.maketrans({"+": " + ", "-": " - ", "×": " × ", "=": " = "})
+
+
+def _spaced(text: str) -> str:
+    """`24+59=83` as `24 + 59 = 83`; fractions (`3/4`) and `%` stay as they are."""
+    return " ".join(text.translate(_SPACED).split())
+
+
+def render_short(work: Work, rendering: str) -> str:
+    """`work` in one of the short renderings.
+
+    "direct": the whole equation and its result, "24 + 59 = 83." (a remainder:
+    "28 = 8 × 3 + 4, so the remainder is 4.").
+    "breakdown": the computing steps on one line, "4 + 9 = 13, carry 1; 2 + 5 + 1 = 8;
+    so 83." ("; so N" only when the last step does not already end in N).
+    "reason": the relation, then the direct equation: "Gets more, so add: 48 + 10 = 58."
+    Unknown renderings raise ValueError.
+    """
+    if work.kind == "rem":
+        direct = f"{_spaced(work.check)}, so the remainder is {work.answer}"
+    else:
+        direct = f"{_spaced(work.equation.removeprefix('?='))} = {work.answer}"
+    if rendering == "direct":
+        return f"{direct}."
+    if rendering == "breakdown":
+        close = f"; so {work.answer}" if work.conclusion else ""
+        return f"{'; '.join(_spaced(s) for s in work.steps)}{close}."
+    if rendering == "reason":
+        relation = work.relation[0].upper() + work.relation[1:]
+        return f"{relation}: {direct}."
+    raise ValueError(f"unknown rendering {rendering!r}")

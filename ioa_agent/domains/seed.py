@@ -1,17 +1,20 @@
-"""Domains defined by seed data: a JSONL file of questions with gold answers.
+"""Domains defined by seed data: questions with gold answers, from a Hugging Face
+dataset (`hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT`, through `datasets` and its cache)
+or a local JSONL file.
 
-Each line holds `prompt` (or `question`/`text`), `answer` (or `code`), and optionally
+Each row holds `prompt` (or `question`/`text`), `answer` (or `code`), and optionally
 `module` (`category/name`), `level` (1..) and `tests` (or `test_list`: assert
 statements, for code). GSM8K-style answers (`... #### 72`) and solutions ending in a
 `\\boxed{}` answer are split into a worked rationale and the final answer.
 
 `build_seed_domain` turns the file into the run's modules and items, once: modules
 come from the items' tags, else from the teacher (decompose, then classify each
-item into a module and a level); per module, `probes_per_module` items are held out
-as probes (never trained on: they stay out of the seed pool, and the adapter's leak
-filter rejects look-alikes), and a module with too few gets teacher-written probes,
-whose provenance is the teacher's model id instead of the seed file. `seed_items`
-draws a round's seed items from the pool. This module does not score anything.
+untagged item into a module and a level; tagged items keep theirs); per module,
+`probes_per_module` items are held out as probes (never trained on: they stay out
+of the seed pool, and the adapter's leak filter rejects look-alikes), and a module
+with too few gets teacher-written probes, whose provenance is the teacher's model id
+instead of the seed file. `seed_items` draws a round's seed items from the pool.
+This module does not score anything.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ioa_agent.config import HF_SEED
 from ioa_agent.items import Item, ModuleSpec
 
 if TYPE_CHECKING:
@@ -111,6 +115,39 @@ def load_seed_file(path: Path, scorer: str, limit: int | None = None) -> list[It
     return items
 
 
+def load_seed_hub(path: str, scorer: str, limit: int | None = None) -> list[Item]:
+    """The seed items of `hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT` (first `limit` rows),
+    from the `datasets` cache or the hub (HF_DATASETS_OFFLINE=1 keeps to the cache)."""
+    spec = HF_SEED.match(path)
+    if spec is None:
+        raise SeedDataError(f"{path} is not hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT")
+    from datasets import load_dataset
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+    split = spec["split"] if limit is None else f"{spec['split']}[:{limit}]"
+    try:
+        data = load_dataset(spec["repo"], spec["config"], split=split, revision=spec["revision"])
+    except Exception as exc:  # offline and not cached, no network, unknown repo or split
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise SeedDataError(
+            f"seed_data.path {path}: not in the datasets cache and not reachable ({reason}): "
+            "go online once so `datasets` caches it, or point seed_data.path at a local "
+            "JSONL file"
+        ) from exc
+    items = [parse_row(dict(row), f"{path} row {i}", scorer) for i, row in enumerate(data)]
+    if not items:
+        raise SeedDataError(f"{path} holds no seed items")
+    return items
+
+
+def load_seed(path: str, scorer: str, limit: int | None = None) -> list[Item]:
+    """Seed items of a dataset id (`hf://...`) or a local JSONL file."""
+    if path.startswith("hf://"):
+        return load_seed_hub(path, scorer, limit)
+    return load_seed_file(Path(path), scorer, limit)
+
+
 def split_probes(items: list[Item], per_module: int, seed: int) -> tuple[list[Item], list[Item]]:
     """(probes, pool): per module, `per_module` items spread over its levels, held out."""
     by_module: dict[str, list[Item]] = defaultdict(list)
@@ -140,8 +177,8 @@ def build_seed_domain(run: Run) -> None:
         return
     cfg = run.config.seed_data
     assert cfg is not None
-    items = load_seed_file(Path(cfg.path), cfg.scorer, cfg.limit)
-    source = f"seed:{Path(cfg.path).name}"
+    items = load_seed(cfg.path, cfg.scorer, cfg.limit)
+    source = f"seed:{cfg.path if cfg.path.startswith('hf://') else Path(cfg.path).name}"
     if all(it.module for it in items):
         items = [it if it.level else it.model_copy(update={"level": 1}) for it in items]
         levels = defaultdict(int)
@@ -168,21 +205,35 @@ def build_seed_domain(run: Run) -> None:
 
 
 def _classified(run: Run, items: list[Item]) -> tuple[list[ModuleSpec], list[Item]]:
-    """Modules from the teacher, and each untagged item placed in one by the teacher."""
+    """Modules from the teacher plus the tagged ones; each untagged item placed by the teacher.
+
+    A tagged item keeps its module and level (1 when it has none); a tagged module
+    the teacher did not propose is added, with as many levels as its items use (at
+    least the configured count). Untagged items may land in any of the modules.
+    """
     cfg = run.config.seed_data
     assert cfg is not None
     examples = [it.prompt for it in items[:8]]
-    specs = [
-        s.model_copy(update={"levels": cfg.levels})
+    tagged: dict[str, int] = defaultdict(int)
+    for it in items:
+        if it.module:
+            tagged[it.module] = max(tagged[it.module], it.level, 1)
+    specs = {
+        s.id: s.model_copy(update={"levels": max(cfg.levels, tagged.get(s.id, 0))})
         for s in run.teacher.decompose(run.config.domain, examples)
-    ]
-    ids = {s.id for s in specs}
-    todo = [it for it in items if not it.module or it.module not in ids]
-    labels = run.teacher.classify_many([it.prompt for it in todo], specs, cfg.levels)
+    }
+    for module, top in tagged.items():
+        if module not in specs:
+            specs[module] = ModuleSpec(
+                id=module, description=module.replace("_", " "), levels=max(cfg.levels, top)
+            )
+    modules = sorted(specs.values(), key=lambda s: s.id)
+    todo = [it for it in items if not it.module]
+    labels = run.teacher.classify_many([it.prompt for it in todo], modules, cfg.levels)
     placed = {it.id: lab for it, lab in zip(todo, labels, strict=True)}
     out: list[Item] = []
     for it in items:
-        if it.module in ids:
+        if it.module:
             out.append(it if it.level else it.model_copy(update={"level": 1}))
         elif placed.get(it.id) is not None:
             module, level = placed[it.id]
@@ -190,7 +241,7 @@ def _classified(run: Run, items: list[Item]) -> tuple[list[ModuleSpec], list[Ite
     if not out:
         raise RuntimeError("the teacher placed no seed item in a module; see `ioa status`")
     used = {it.module for it in out}
-    return [s for s in specs if s.id in used], out
+    return [s for s in modules if s.id in used], out
 
 
 def seed_items(run: Run, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:

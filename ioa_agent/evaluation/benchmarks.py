@@ -22,7 +22,7 @@ MINILLM_SEEDS = (10, 20, 30, 40, 50)
 
 @dataclass(frozen=True)
 class DataSources:
-    """Where data comes from: the shared folder and the user-supplied files."""
+    """Where data comes from: a local data folder (else the hub) and the user's files."""
 
     data_dir: Path | None = None
     dolly_file: Path | None = None
@@ -137,7 +137,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "code",
             384,
             _humaneval_prompt,
-            lambda s: loaders.load_humaneval(),
+            lambda s: loaders.load_humaneval(s.data_dir),
         ),
         Benchmark(
             "mbpp",

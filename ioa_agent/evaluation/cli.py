@@ -78,7 +78,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="output folder (default: ./eval-TIMESTAMP)")
     parser.add_argument("--k", default="1,5,10", help="pass@k values for code (default 1,5,10)")
     data = parser.add_argument_group("data")
-    data.add_argument("--data-dir", type=Path, help="shared benchmark folder (holds gsm8k/ ...)")
+    data.add_argument(
+        "--data-dir",
+        type=Path,
+        help="offline benchmark folder holding gsm8k/test.jsonl ... (default $IOA_DATA_DIR; "
+        "neither: load by Hugging Face dataset id)",
+    )
     data.add_argument("--dolly-file", type=Path, help="Dolly evaluation JSONL")
     data.add_argument("--vicuna-file", type=Path, help="Vicuna JSONL with reference answers")
     data.add_argument("--lcb-file", type=Path, help="LiveCodeBench JSONL")

@@ -5,7 +5,8 @@ Expected formats (one JSON object per line unless said otherwise):
 - Dolly (MiniLLM's evaluation set, or databricks-dolly-15k): `instruction`, optional
   `input` or `context`, and the reference as `output` or `response` (or a list
   `references`); optional `id` (default: the 0-based line number).
-- Vicuna: the same format as Dolly. Without a file, the shared FastChat copy is used:
+- Vicuna: the same format as Dolly. Without a file, the FastChat copy in the data folder
+  (`--data-dir` or `$IOA_DATA_DIR`) is used:
   `vicuna/question.jsonl` with `vicuna/reference_answer_gpt-4.jsonl`; only the
   questions that have a reference answer there (10 of 80) can be ROUGE-scored, so only
   those are loaded. Ids are `question_id`.
@@ -82,7 +83,7 @@ def load_dolly(path: Path | None) -> list[Problem]:
 
 
 def load_vicuna(path: Path | None = None, data_dir: Path | None = None) -> list[Problem]:
-    """Vicuna items: a local JSONL, else the shared questions that have references."""
+    """Vicuna items: a local JSONL, else the data folder's questions that have references."""
     if path is not None:
         path = _require(path, "Vicuna", "--vicuna-file")
         return _instruction_problems(read_jsonl(path), "vicuna", path)

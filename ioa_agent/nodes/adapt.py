@@ -10,7 +10,10 @@ carry a worked solution join the data as they are.
 Every item is verified by the domain's scorer (the teacher's own solution of the
 rewritten text must agree with its answer, or code must pass its tests),
 de-duplicated and checked for probe leakage (pedagogy.adapter); earlier
-rounds' data (earlier stages, and lower levels of this one) is replayed. The dataset
+rounds' data (earlier stages, and lower levels of this one) is replayed. The kept
+items are written in the rendering the round's starting student learns best
+(`ioa_agent.fitting`), and the student's own verified answers on modules outside the
+round join them (`ioa_agent.self_replay`). The dataset
 is written atomically once per round; a re-run finds it and does nothing. All teacher
 calls go through the run's cache. The run's strategy (pedagogy.strategies) picks the
 plan, whether items are rewritten, and for `targeted` synthesis from the student's
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
+from ioa_agent.fitting import fit, fits
 from ioa_agent.items import Item, ModuleSpec, Strategy, Variant
 from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
 from ioa_agent.pedagogy.identifier import ratios
@@ -41,8 +45,12 @@ from ioa_agent.pedagogy.strategies import (
     seeds_per_entry,
 )
 from ioa_agent.run import Run, atomic_write_text, derive_seed, sha256_file
+from ioa_agent.self_replay import own_answers
 from ioa_agent.state import Context, State
 from ioa_agent.teacher.cached import BudgetSpent
+
+RESERVE = 0.3
+"""Share of a round's teacher tokens kept for rendering the items it wrote."""
 
 
 def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]]:
@@ -104,7 +112,11 @@ def make_items(
         (s, level, j, derive_seed(run.config.seed, "synth", s.id, rnd, i))
         for i, s in enumerate(seeds)
     ]
-    items = [it for made in run.teacher.synthesize_many(jobs) for it in made]
+    items = [
+        it if it.parent else it.model_copy(update={"parent": seed.id})
+        for seed, made in zip(seeds, run.teacher.synthesize_many(jobs), strict=True)
+        for it in made
+    ]
     solutions = run.teacher.solve_many([it.prompt for it in items])
     solved = [
         (it.model_copy(update={"rationale": sol.rationale}), sol.answer)
@@ -142,17 +154,20 @@ def round_plan(run: Run, state: State, rnd: int) -> list[tuple[str, int, str]]:
 
 
 def budget_guard(run: Run, rnd: int) -> Callable[[], bool]:
-    """A check that is true once this round has spent its share of the token budget.
+    """A check that is true once this round's writing has spent its share of the budget.
 
     The share is an even split of what is left over the rounds left
-    (pedagogy.strategies.round_allowance); without a budget it is never true. The
-    hard limit is the teacher's own (`BudgetSpent`).
+    (pedagogy.strategies.round_allowance), less `RESERVE` of it when the round's items
+    are then written in a rendering the student picks (fitting) and asked about in
+    self-replay, so those calls fit the share too; without a budget it is never true.
+    The hard limit is the teacher's own (`BudgetSpent`).
     """
     budget = run.config.teacher.budget_tokens
     start = run.teacher.spent_tokens()
     allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
     if allowance is None:
         return lambda: False
+    allowance = int(allowance * (1 - RESERVE)) if fits(run.config) else allowance
     return lambda: run.teacher.spent_tokens() - start >= allowance
 
 
@@ -208,6 +223,21 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         dup_threshold=cfg.dup_threshold,
         leak_threshold=cfg.leak_threshold,
     )
+    # the rendering the round's starting student learns best (fitting), and its own
+    # verified answers on the modules this round does not teach (self_replay)
+    try:
+        kept, fitted = fit(run, rnd, kept)
+    except BudgetSpent:  # no tokens left to render: the teacher's own text stays
+        fitted = {}
+    if fitted:
+        run.store.log_event(f"render:{rnd}", "adapt", "renderings", fitted)
+    taught = {it.module for it in kept}
+    outside = [m.id for m in run.store.modules() if m.id not in taught]
+    try:
+        own = own_answers(run, rnd, outside, len(kept)) if kept else []
+    except BudgetSpent:  # no tokens left to write the questions
+        own = []
+    kept = kept + own
     run.store.save_items(kept, "train", rnd, run.teacher.model_id)
 
     # every earlier round's data: earlier stages, and earlier levels of this stage
@@ -226,6 +256,7 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
                 "module": it.module,
                 "prompt": it.prompt,
                 "completion": it.completion(),
+                "rendering": it.rendering,
                 "replay": replay_flag,
             }
         )
@@ -233,6 +264,12 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         for it in its
     ]
     if not lines:
+        budget = run.config.teacher.budget_tokens
+        if budget is not None and run.teacher.spent_tokens() >= budget:
+            raise RuntimeError(
+                f"round {rnd}: the teacher-token budget ({budget}) was spent before any "
+                "training item was made: raise teacher.budget_tokens"
+            )
         raise RuntimeError(
             f"round {rnd}: no training item survived verification; see the run store"
         )
@@ -240,7 +277,12 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
     reasons = Counter(reason for _, reason in rejected)
     summary = {
         "round": rnd,
-        "kept": len(kept),
+        "kept": len(kept) - len(own),
+        "self_replay": len(own),
+        "self_replay_modules": sorted({it.module for it in own}),
+        "renderings": {
+            f"{g['module']}@{g['level']}": g["picked"] for g in fitted.get("groups", [])
+        },
         "replay": len(replay),
         "rejected": dict(reasons),
         "strategy": run.config.strategy,

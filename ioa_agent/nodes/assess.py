@@ -5,9 +5,11 @@ probes, so mastered modules are re-checked for forgetting and the history feeds
 Eq. 3. Then the gate (min P_S/P_T of the stage ≥ τ_mastery) and the budget decide
 where the graph goes (pedagogy.organizer.decide_after_assess); a remedial round also
 raises a module's teaching level once the level below is mastered. Results per item
-go to the run store, once per round. Strategies without the Organizer's gate go on
-while rounds and teacher tokens are left; `targeted` also scores the student on a
-sample of its own training items and logs the failures for the next round.
+go to the run store, once per round; the round's summary also holds each module's
+paired change against the untrained student and the format leak on untaught modules.
+Strategies without the Organizer's gate go on while rounds and teacher tokens are
+left; `targeted` also scores the student on a sample of its own training items and
+logs the failures for the next round.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ioa_agent.assessment import (
+    leak_by_module,
+    paired_by_module,
     per_level_ratio,
     per_module,
     student_outputs,
@@ -101,7 +105,7 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         max_levels = {m.id: m.levels for m in run.store.modules()}
         for m in stage:
             by_level = {int(k): v for k, v in level_ratios.get(m, {}).items()}
-            levels[m] = teaching_level(by_level, max_levels[m], tau, current=levels.get(m))
+            levels[m] = teaching_level(by_level, max_levels[m], tau)
 
     summary = {
         "round": rnd,
@@ -112,6 +116,8 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         "p_s": p_s,
         "ratios": mastery,
         "levels": levels,
+        "paired": paired_by_module(run, rnd),
+        "leak": leak_by_module(run, rnd),
         "strategy": run.config.strategy,
         "teacher_tokens": run.teacher.spent_tokens(),
     }

@@ -67,7 +67,7 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
         levels = dict(cur["levels"])
         for m in cur["stages"][cur["stage"]]["modules"]:
             by_level = {int(k): v for k, v in state.get("level_ratios", {}).get(m, {}).items()}
-            levels[m] = teaching_level(by_level, max_levels[m], tau, current=levels.get(m))
+            levels[m] = teaching_level(by_level, max_levels[m], tau)
         cur = Curriculum(**{**cur, "levels": levels})
 
     digest = hashlib.sha256(json.dumps(cur, sort_keys=True).encode()).hexdigest()[:8]

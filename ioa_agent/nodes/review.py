@@ -4,9 +4,17 @@ The node only interrupts and routes. With `review: required` it pauses before ev
 step with the proposed plan; when remedial rounds run out it escalates (asks, or
 moves on when `organizer.on_escalation: move_on` and approval is off). Code before
 `interrupt()` re-runs on resume, so it only reads the state and the store: no
-teacher call, no training. Answers: `{"action": "approve"}`, `{"action": "reject",
-"feedback": "..."}` (the organizer re-plans with it) or `{"action": "edit", "plan":
-{...}}` (validated by pedagogy.plans).
+teacher call, no training.
+
+The interrupt payload has the shape of LangChain's human-in-the-loop middleware, so
+any inbox that reads that shape can show a step: `{"action_requests": [{"name":
+"curriculum_step", "args": <proposal>, "description": ...}], "review_configs":
+[{"action_name": "curriculum_step", "allowed_decisions": ["approve", "edit",
+"reject"]}]}`. It is answered with `{"decisions": [<decision>]}`, a decision being
+`{"type": "approve"}`, `{"type": "reject", "message": "..."}` (feedback: the
+organizer re-plans with it) or `{"type": "edit", "edited_action": {"name":
+"curriculum_step", "args": {"plan": {...}}}}` (validated by pedagogy.plans).
+steer.py reads and answers it for the CLI and the web page.
 """
 
 from __future__ import annotations
@@ -20,6 +28,36 @@ from ioa_agent.nodes.assess import next_decision
 from ioa_agent.pedagogy.plans import PlanError, parse_feedback, validate_plan
 from ioa_agent.run import Run
 from ioa_agent.state import Context, Curriculum, State
+
+ACTION = "curriculum_step"
+DECISIONS = ["approve", "edit", "reject"]
+
+
+def renderings(run: Run, modules: list[str]) -> list[dict[str, Any]]:
+    """The Adapter's last recorded rendering choice for `modules`, one row per rendering.
+
+    Empty when the Adapter records none (events of kind "renderings").
+    """
+    events = run.store.events("renderings")
+    if not events:
+        return []
+    last = events[-1]["payload"]
+    rows = []
+    for g in last.get("groups", []):
+        if g.get("module") not in modules:
+            continue
+        for name, sc in sorted(g.get("scores", {}).items()):
+            rows.append(
+                {
+                    "round": last.get("round"),
+                    "module": g["module"],
+                    "level": g.get("level"),
+                    "rendering": name,
+                    "picked": "yes" if name == g.get("picked") else "",
+                    **{k: sc.get(k) for k in ("s_aq", "s_a", "ifd", "n")},
+                }
+            )
+    return rows
 
 
 def proposal(run: Run, state: State, escalation: bool) -> dict[str, Any]:
@@ -43,7 +81,47 @@ def proposal(run: Run, state: State, escalation: bool) -> dict[str, Any]:
             m: [state["p_s"].get(m, 0.0), state["p_t"].get(m, 0.0)] for m in step["modules"]
         },
         "samples": samples,
+        "renderings": renderings(run, step["modules"]),
+        "plan": {
+            "stages": [dict(s) for s in cur["stages"][cur["stage"] :]],
+            "levels": {m: cur["levels"].get(m, 1) for m in step["modules"]},
+        },
     }
+
+
+def request(args: dict[str, Any]) -> dict[str, Any]:
+    """The interrupt payload (LangChain HITL shape) for one proposed step."""
+    what = "remedial rounds used up" if args["kind"] == "escalation" else "next curriculum step"
+    stage = ", ".join(args["stages"][args["stage"]]["modules"])
+    return {
+        "action_requests": [
+            {
+                "name": ACTION,
+                "args": args,
+                "description": f"{what}: stage {args['stage'] + 1} [{stage}]",
+            }
+        ],
+        "review_configs": [{"action_name": ACTION, "allowed_decisions": list(DECISIONS)}],
+    }
+
+
+def answer_of(resume: Any) -> dict[str, Any]:
+    """The internal answer (`action`, `feedback`, `plan`) from a HITL response."""
+    decisions = resume.get("decisions") if isinstance(resume, dict) else None
+    if not isinstance(decisions, list) or len(decisions) != 1 or not isinstance(decisions[0], dict):
+        raise PlanError('a review answer is {"decisions": [one decision]}')
+    d = decisions[0]
+    if d.get("type") == "approve":
+        return {"action": "approve"}
+    if d.get("type") == "reject":
+        return {"action": "reject", "feedback": str(d.get("message") or "")}
+    if d.get("type") == "edit":
+        edited = d.get("edited_action")
+        args = edited.get("args") if isinstance(edited, dict) else None
+        if not isinstance(args, dict) or "plan" not in args:
+            raise PlanError('an edit decision carries {"edited_action": {"args": {"plan": ...}}}')
+        return {"action": "edit", "plan": args["plan"]}
+    raise PlanError(f"a decision's type is one of {', '.join(DECISIONS)}")
 
 
 def apply_answer(run: Run, state: State, answer: Any, escalation: bool) -> State:
@@ -88,7 +166,7 @@ def review(state: State, runtime: Runtime[Context]) -> State:
     if escalation and cfg.review == "off" and cfg.organizer.on_escalation == "move_on":
         outcome = {"action": "move_on", "auto": True, "escalation": True}
         return {"review": outcome, "decision": next_decision(run, state, mastered=True)}
-    answer = interrupt(proposal(run, state, escalation))
+    answer = answer_of(interrupt(request(proposal(run, state, escalation))))
     update = apply_answer(run, state, answer, escalation)
     n = len(run.store.events("review"))
     run.store.log_event(

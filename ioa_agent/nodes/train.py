@@ -59,11 +59,13 @@ def train(state: State, runtime: Runtime[Context]) -> State:
         launcher=cfg.launcher,
         accelerate_config=cfg.accelerate_config,
         num_processes=cfg.num_processes,
+        report_to=cfg.report_to,
+        logging_dir=str(run.round_dir(rnd) / "tensorboard"),
     )
     with progress_bar(f"train round {rnd}", job.max_steps) as advance:
         metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log", progress=advance)
     weights = out / "adapter_model.safetensors"
-    summary = {k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime", "examples")}
+    summary = {k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime_s", "examples")}
     summary["fast_path"] = metrics.get("fast_path")
     run.store.log_event(f"train:{rnd}", "train", "train", {"round": rnd, **summary})
     return {"adapter": {"path": str(out), "sha256": sha256_file(weights)}}

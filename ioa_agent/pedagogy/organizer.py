@@ -99,14 +99,14 @@ def teaching_level(
     level_ratios: Mapping[int, float],
     levels: int,
     tau_mastery: float = 0.9,
-    current: int | None = None,
 ) -> int:
     """The difficulty level (1..levels) to teach next within a module.
 
     The lowest level whose ratio is below τ_mastery (a level without a ratio counts
-    as unmastered); the top level when all are mastered. With `current` given, the
-    result is at most current + 1: difficulty rises one level at a time, though it
-    may fall back any distance when a lower level has been forgotten.
+    as unmastered); the top level when all are mastered. Difficulty rises one notch
+    above what is mastered: a level is taught only when every level below it is
+    mastered, and a level the student already masters (measured) is not taught again,
+    while a lower level that was forgotten is taught again first.
     """
     if levels < 1:
         raise ValueError("levels must be at least 1")
@@ -114,8 +114,6 @@ def teaching_level(
         (lv for lv in range(1, levels + 1) if level_ratios.get(lv, 0.0) < tau_mastery),
         levels,
     )
-    if current is not None:
-        level = min(level, max(current, 0) + 1)
     return max(1, level)
 
 

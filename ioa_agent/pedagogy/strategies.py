@@ -61,13 +61,13 @@ def choose_targets(
     module; `no_identifier` draws as many modules as the Identifier chose (at least
     one), uniformly at random with `seed`; the others keep the Identifier's choice.
     """
-    if method in ("uniform", "targeted"):
-        return sorted(set(modules))
+    if uses_identifier(method):
+        return sorted(set(identified))
     if method == "no_identifier":
         pool = sorted(set(modules))
         k = min(len(pool), max(1, len(set(identified))))
         return sorted(random.Random(seed).sample(pool, k))
-    return sorted(set(identified))
+    return sorted(set(modules))
 
 
 def flat_plan(modules: Sequence[str], max_levels: Mapping[str, int], seed: int) -> list[PlanEntry]:

@@ -4,7 +4,9 @@
 P_S per module at every assessed round, each diagnosis's gaps, severity and
 targets, the curriculum stages, the teacher's calls, tokens, cost and seconds per
 round, training metrics, rewrite samples (before/after, from the teacher cache) and
-the review and organize decisions. `tokens_to_reach` and `mean_std` summarise
+the review and organize decisions; per round, each module's paired change against
+the untrained student and the format leak on untaught modules; the Adapter's rendering
+scores and picks. `tokens_to_reach` and `mean_std` summarise
 curves across runs. Nothing here draws or writes files (figures.py and html.py do).
 """
 
@@ -42,6 +44,8 @@ class RoundRow:
     items: int = 0
     decision: str = ""
     stage: list[str] = field(default_factory=list)
+    paired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    leak: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +64,8 @@ class RunData:
     samples: list[dict[str, Any]]
     decisions: list[dict[str, Any]]
     tau_mastery: float
+    renderings: list[dict[str, Any]] = field(default_factory=list)
+    teacher_builtin: bool = False
 
     @property
     def final(self) -> RoundRow:
@@ -213,6 +219,8 @@ def gather(run: Run) -> RunData:
                 items=items if rnd > 0 else 0,
                 decision=str(gate.get("decision", "")),
                 stage=list(gate.get("modules", [])),
+                paired=dict(gate.get("paired", {})),
+                leak=dict(gate.get("leak", {})),
             )
         )
     if not rounds:
@@ -258,6 +266,8 @@ def gather(run: Run) -> RunData:
         samples=_samples(run, run.config.strategy),
         decisions=decisions,
         tau_mastery=run.config.organizer.tau_mastery,
+        renderings=[e["payload"] for e in events if e["kind"] == "renderings"],
+        teacher_builtin=run.config.teacher.kind == "builtin",
     )
 
 

@@ -13,7 +13,8 @@ Speed comes from TRL/transformers options chosen by `ioa_agent.student.packing`:
 packed rows with per-document attention (or length-grouped padded batches), bf16
 base weights on GPUs that have it, flash-attn or SDPA, optional regional
 `torch.compile`, Liger kernels when installed, gradient checkpointing only when memory
-needs it. metrics.json records what was used and how it was launched.
+needs it. metrics.json records what was used and how it was launched; with
+`report_to: tensorboard` the loss and learning rate also go to TensorBoard event files.
 
 This module does not start the subprocess (train_runner.py), choose data, schedule
 rounds, merge adapters or evaluate.
@@ -84,6 +85,12 @@ class TrainJob(BaseModel):
     )
     num_processes: int | None = Field(
         default=None, gt=0, description="`accelerate launch --num_processes`; null: the config's."
+    )
+    report_to: Literal["none", "tensorboard"] = Field(
+        default="none", description="Where TRL reports the logged loss and learning rate."
+    )
+    logging_dir: str | None = Field(
+        default=None, description="Folder of the TensorBoard event files (report_to tensorboard)."
     )
 
 
@@ -218,6 +225,8 @@ def build_trainer(
             for row in rows
         ]
     )
+    if job.report_to == "tensorboard" and job.logging_dir:
+        os.environ["TENSORBOARD_LOGGING_DIR"] = job.logging_dir  # read by TensorBoardCallback
     if plan.compile:  # accelerate reads this when it builds its TorchDynamoPlugin
         os.environ["ACCELERATE_DYNAMO_USE_REGIONAL_COMPILATION"] = "1"
     args = SFTConfig(
@@ -246,7 +255,7 @@ def build_trainer(
         data_seed=job.seed,
         logging_steps=1,
         save_strategy="no",
-        report_to="none",
+        report_to=job.report_to,
         disable_tqdm=True,
         dataloader_num_workers=0,
     )

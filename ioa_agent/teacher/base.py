@@ -69,9 +69,17 @@ class Teacher(Protocol):
     def rewrite(self, item: Item, strategies: list[Strategy], variant: Variant) -> Item:
         """Rewrite a solved item to the student's capacity.
 
-        `strategies` are among the five of DESIGN.md; `variant` "remedial" makes it
+        `strategies` are among the five of docs/design.md; `variant` "remedial" makes it
         simpler and narrows it to the weak sub-skill, "bridging" one notch harder.
         The returned item's `answer` is the teacher's claim; the adapter verifies it.
+        """
+        ...
+
+    def render(self, item: Item) -> dict[str, str]:
+        """The solved item's solution in each short rendering of `items.RENDERINGS`.
+
+        Keys are rendering names, values the rationale alone (the answer line is added
+        by `Item.completion`); each must reach `item.answer`, which the Adapter checks.
         """
         ...
 

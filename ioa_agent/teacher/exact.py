@@ -41,5 +41,8 @@ class ArithmeticTeacher:
     def rewrite(self, item: Item, strategies: list[Strategy], variant: Variant) -> Item:
         return arithmetic.rewrite(item, strategies, variant)
 
+    def render(self, item: Item) -> dict[str, str]:
+        return arithmetic.render_item(item)
+
     def judge(self, question: str, reference: str, answer: str) -> bool:
         raise ValueError("arithmetic answers are numbers, checked exactly; nothing to judge")

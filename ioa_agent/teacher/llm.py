@@ -363,6 +363,17 @@ class LLMTeacher:
             }
         )
 
+    def render(self, item: Item) -> dict[str, str]:
+        answer = self._ask(
+            "render",
+            schemas.RenderAnswer,
+            schemas.json_schema(schemas.RenderAnswer),
+            temperature=self.cfg.solve_temperature,
+            item=item,
+            answer_rule=ANSWER_RULES[self.answer_kind],
+        )
+        return {k: v.strip() for k, v in answer.model_dump().items()}
+
     def judge(self, question: str, reference: str, answer: str) -> bool:
         verdict = self._ask(
             "judge",

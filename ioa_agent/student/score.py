@@ -1,0 +1,91 @@
+"""How well the student already predicts an answer: its mean answer loss, by forward passes.
+
+For each (question, answer) pair this computes, with the student (base model, or a
+round's adapter merged in), the mean negative log-likelihood per answer token in nats:
+
+- s(A|Q): the answer as the assistant turn after the question, rendered with the
+  chat template exactly as training sees it (the completion tokens TRL puts the loss on);
+- s(A): the same answer tokens after an empty user turn, so without the question.
+
+IFD = s(A|Q) / s(A) (Li et al., "From Quantity to Quality", NAACL 2024) is left to
+`pedagogy.renderings`. No gradient, no generation, no training; nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def _answer_ids(
+    tokenizer: PreTrainedTokenizerBase, question: str, answer: str
+) -> tuple[list[int], list[int]]:
+    """(prefix ids, answer ids) of one chat-formatted pair; the answer ends with the turn end."""
+    user = [{"role": "user", "content": question}]
+    prefix = tokenizer.apply_chat_template(
+        user, tokenize=True, add_generation_prompt=True, return_dict=False
+    )
+    full = tokenizer.apply_chat_template(
+        [*user, {"role": "assistant", "content": answer}], tokenize=True, return_dict=False
+    )
+    if list(full[: len(prefix)]) != list(prefix):
+        raise ValueError("the chat template does not render the question as a prefix of the turn")
+    return list(prefix), list(full[len(prefix) :])
+
+
+def mean_losses(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    sequences: Sequence[tuple[list[int], list[int]]],
+    batch_size: int = 16,
+) -> list[float]:
+    """Mean NLL (nats/token) of each `answer` given its `prefix`, for (prefix, answer) id lists."""
+    import torch
+
+    device = next(model.parameters()).device
+    order = sorted(range(len(sequences)), key=lambda i: -sum(map(len, sequences[i])))
+    out = [0.0] * len(sequences)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        rows = [sequences[i][0] + sequences[i][1] for i in chunk]
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        with torch.no_grad():
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+        target = ids[:, 1:].to(device)
+        nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        for r, i in enumerate(chunk):
+            n_prefix, n_answer = len(sequences[i][0]), len(sequences[i][1])
+            # token t is predicted at position t - 1
+            out[i] = float(nll[r, n_prefix - 1 : n_prefix - 1 + n_answer].mean())
+    return out
+
+
+def answer_losses(
+    model_dir: Path,
+    pairs: Sequence[tuple[str, str]],
+    adapter_dir: Path | None = None,
+    batch_size: int = 16,
+) -> list[tuple[float, float]]:
+    """(s(A|Q), s(A)) for each (question, answer) pair, with the student of `adapter_dir`."""
+    if not pairs:
+        return []
+    from ioa_agent.student.generate import load_model
+
+    model, tokenizer = load_model(model_dir, adapter_dir)
+    with_q = [_answer_ids(tokenizer, q, a) for q, a in pairs]
+    empty = _answer_ids(tokenizer, "", "")[0]
+    without_q = [(empty, ids) for _, ids in with_q]
+    losses = mean_losses(model, tokenizer, [*with_q, *without_q], batch_size)
+    n = len(pairs)
+    return list(zip(losses[:n], losses[n:], strict=True))

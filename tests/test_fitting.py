@@ -1,0 +1,155 @@
+"""Fitting material to the student: renderings, s(A|Q)/IFD on a real model, self-replay.
+
+s(A|Q) is measured with a tiny real Llama before and after LoRA training on a set of
+answers; self-replay runs against a real run store and the exact teacher, with the
+student's answers given (the one seam faked: which answers the student writes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import tiny_config
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from ioa_agent.config import parse_config  # noqa: E402
+from ioa_agent.domains import arithmetic  # noqa: E402
+from ioa_agent.items import RENDERINGS, SELF  # noqa: E402
+from ioa_agent.run import create_run  # noqa: E402
+from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
+
+TRAINED = [(a, b) for a in range(2, 10) for b in range(1, 5)]
+
+
+def test_every_rendering_reaches_the_answer() -> None:
+    """Each short rendering of every module and level ends in the item's own answer."""
+    for module in arithmetic.MODULE_IDS:
+        for level in range(1, arithmetic.LEVELS + 1):
+            for item in arithmetic.write_items(module, level, 25, seed=level):
+                rendered = arithmetic.render_item(item)
+                assert set(rendered) == set(RENDERINGS)
+                for name, text in rendered.items():
+                    assert answers_match(extract_answer(text), item.answer), (name, item, text)
+    direct = arithmetic.render_item(arithmetic.write_items(arithmetic.MODULE_IDS[0], 2, 1, 0)[0])
+    assert direct["direct"].count("=") == 1 and " + " in direct["direct"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from ioa_agent.student.models import make_tiny_model
+    from ioa_agent.student.train import TrainJob
+    from ioa_agent.student.train_runner import run_training
+
+    root = tmp_path_factory.mktemp("score")
+    rows = [
+        {"prompt": f"What is {a} + {b}?", "completion": f"{a} + {b} = {a + b}"} for a, b in TRAINED
+    ]
+    texts = [f"{r['prompt']}\n{r['completion']}" for r in rows] * 4
+    model = make_tiny_model(root / "tiny", texts, seed=0)
+    data = root / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    job = TrainJob(
+        base_model=str(model),
+        data_path=str(data),
+        output_dir=str(root / "adapter"),
+        learning_rate=5e-3,
+        lr_scheduler="constant",
+        warmup_ratio=0.0,
+        lora_dropout=0.0,
+        max_steps=12,
+        batch_size=8,
+        max_length=64,
+    )
+    run_training(job, log_path=root / "train.log")
+    return {"model": model, "adapter": Path(job.output_dir), "rows": rows}
+
+
+def test_trained_text_scores_lower_than_untrained_text(trained: dict[str, Any]) -> None:
+    from ioa_agent.pedagogy.renderings import summarize
+    from ioa_agent.student.score import answer_losses
+
+    seen = [(r["prompt"], r["completion"]) for r in trained["rows"][:16]]
+    unseen = [(q, f"The sum of these is {i}, I think.") for i, (q, _) in enumerate(seen)]
+    after_seen = summarize(answer_losses(trained["model"], seen, trained["adapter"]))
+    after_unseen = summarize(answer_losses(trained["model"], unseen, trained["adapter"]))
+    before_seen = summarize(answer_losses(trained["model"], seen))
+    # the answers it was trained on: lower loss than text it was not, and lower than before
+    assert after_seen["s_aq"] < after_unseen["s_aq"] - 0.5
+    assert after_seen["s_aq"] < before_seen["s_aq"] - 0.5
+    # the question helps predict the trained answer (its numbers are in the question)
+    assert after_seen["ifd"] < 1.0
+    assert after_seen["n"] == 16
+    # order and batching do not change a score
+    again = answer_losses(trained["model"], seen[::-1], trained["adapter"], batch_size=3)
+    first = answer_losses(trained["model"], seen, trained["adapter"])
+    flat = [x for pair in first for x in pair]
+    assert [x for pair in again[::-1] for x in pair] == pytest.approx(flat, abs=1e-4)
+
+
+def test_self_replay_keeps_verified_answers_outside_the_stage(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ioa_agent.assessment as assessment
+    from ioa_agent.nodes.diagnose import ensure_probes
+    from ioa_agent.self_replay import own_answers
+
+    config = parse_config(tiny_config(tiny_model, adapter={"self_replay": 0.5}))
+    run = create_run(config, tmp_path)
+    ensure_probes(run)
+    probes = {p.prompt for p in run.store.items("probe")}
+    asked: list[tuple[int, list[str]]] = []
+
+    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
+        asked.append((rnd, prompts))
+        # right on every other question (the solver's answer), wrong on the rest
+        return [
+            f"{arithmetic.solve(p).answer}" if i % 2 == 0 else "I do not know, maybe 0.5."
+            for i, p in enumerate(prompts)
+        ]
+
+    monkeypatch.setattr(assessment, "student_outputs", answers)
+    stage = ["arithmetic/addition"]
+    outside = [m.id for m in run.store.modules() if m.id not in stage]
+    own = own_answers(run, 2, outside, n_new=20)
+    assert asked and asked[0][0] == 1  # the round's starting student
+    assert len(own) == 20  # share 0.5 of new + self rows
+    assert all(it.rendering == SELF for it in own)
+    assert all(it.module in outside for it in own)
+    assert not any(it.prompt in probes for it in own)
+    assert all(answers_match(extract_answer(it.rationale), it.answer) for it in own)
+    assert all(it.completion() == it.rationale for it in own)
+    # with nothing outside the stage, or no share, nothing is asked
+    assert own_answers(run, 2, [], n_new=20) == []
+
+
+def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path: Path) -> None:
+    from ioa_agent.nodes.diagnose import ensure_probes
+    from ioa_agent.self_replay import questions
+
+    run = create_run(parse_config(tiny_config(tiny_model)), tmp_path)
+    probes = ensure_probes(run)
+    right = ("arithmetic/multiplication", 1)
+    run.store.save_assessment(
+        1,
+        [
+            {
+                "item_id": p.id,
+                "module": p.module,
+                "level": p.level,
+                "output": "",
+                "extracted": "",
+                "correct": int((p.module, p.level) == right),
+            }
+            for p in probes
+        ],
+    )
+    outside = [m.id for m in run.store.modules() if m.id != "arithmetic/addition"]
+    asked = questions(run, outside, 12, rnd=2)
+    assert len(asked) == 12
+    assert {(q.module, q.level) for q in asked} == {right}
+    assert not {q.prompt for q in asked} & {p.prompt for p in probes}
