@@ -49,7 +49,6 @@ def _paired(run: Run, rnd: int) -> dict[str, Any] | None:
 
 
 def _printer(run: Run):
-    from ioa_agent.assessment import leak_by_module
     from ioa_agent.display import console, mastery_table
     from ioa_agent.runner import snapshot
 
@@ -81,15 +80,18 @@ def _printer(run: Run):
         elif node == "assess":
             cur = update["curriculum"]
             stage = cur["stages"][cur["stage"]]["modules"]
+            # the assess node's own summary of the round: paired changes and format leak
+            path = run.dir / "assess" / f"{state.get('round', 0):04d}.json"
+            summary = json.loads(path.read_text()) if path.is_file() else {}
             console.print(
                 mastery_table(
                     f"after round {state.get('round')}",
                     state.get("p_t", {}),
                     update["p_s"],
-                    paired=_paired(run, state.get("round", 0)),
+                    paired=summary.get("paired"),
                     stage=stage,
                     tau_mastery=tau,
-                    leak=leak_by_module(run, state.get("round", 0)),
+                    leak=summary.get("leak"),
                 )
             )
             console.print(f"gate: {update['decision']} (remedial rounds {update['remedial']})")

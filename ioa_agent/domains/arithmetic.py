@@ -21,6 +21,7 @@ import re
 import string
 from collections.abc import Callable, Sequence
 
+from ioa_agent.domains.arithmetic_render import render, render_short
 from ioa_agent.domains.arithmetic_stories import MONEY, MULTI, ONE, STORY_TEMPLATES, WORD_FIELDS
 from ioa_agent.domains.arithmetic_templates import (
     ADD,
@@ -34,7 +35,6 @@ from ioa_agent.domains.arithmetic_templates import (
     Fields,
     Template,
 )
-from ioa_agent.domains.arithmetic_work import render, render_short
 from ioa_agent.items import RENDERINGS, STRATEGIES, Item, ModuleSpec, Solution
 
 DOMAIN = "arithmetic"
