@@ -51,18 +51,12 @@ def main() -> int:
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for packing in ("off", "on"):
-            job = TrainJob(
+            job = TrainJob.from_config(
+                cfg,
                 base_model=str(model),
                 data_path=str(args.data),
                 output_dir=str(Path(tmp) / packing),
-                lora_r=cfg.lora_r,
-                lora_alpha=cfg.lora_alpha,
-                lora_dropout=cfg.lora_dropout,
-                target_modules=cfg.target_modules,
-                learning_rate=cfg.learning_rate,
                 max_steps=args.steps,
-                batch_size=cfg.batch_size,
-                max_length=cfg.max_length,
                 packing=packing,
             )
             m = run_training(job, log_path=Path(tmp) / f"{packing}.log")

@@ -51,6 +51,7 @@ def main() -> int:
     args.runs.mkdir(parents=True, exist_ok=True)
     per_seed: list[dict[str, Any]] = []
     pooled: dict[str, tuple[list[int], list[int]]] = {}
+    where_taught: dict[str, tuple[list[int], list[int]]] = {}  # only runs that taught it
     overall: tuple[list[int], list[int]] = ([], [])
     for seed in args.seeds:
         config = load_config().model_copy(update={"seed": seed})
@@ -68,6 +69,11 @@ def main() -> int:
         gates = [e["payload"] for e in run.store.events("gate")]
         taught = sorted({m for g in gates for m in g["modules"]})
         changes = {m: paired_change(*pooled_of(probes, m, before, after)) for m in taught}
+        for m in taught:
+            b, a = where_taught.setdefault(m, ([], []))
+            more_b, more_a = pooled_of(probes, m, before, after)
+            b.extend(more_b)
+            a.extend(more_a)
         per_seed.append(
             {
                 "seed": seed,
@@ -100,6 +106,7 @@ def main() -> int:
         seeds = [s["modules"][m]["diff"] for s in per_seed]
         spread = statistics.stdev(seeds) if len(seeds) > 1 else 0.0
         n_taught = sum(m in s["taught"] for s in per_seed)
+        taught_ci = _ci(paired_change(*where_taught[m])) if m in where_taught else ""
         rows.append(
             [
                 m,
@@ -109,6 +116,7 @@ def main() -> int:
                 _ci(c),
                 f"{c['p']:.3g}",
                 f"{statistics.mean(seeds):+.2f} ± {spread:.2f}",
+                taught_ci,
             ]
         )
     total = paired_change(*overall)
@@ -121,6 +129,7 @@ def main() -> int:
             _ci(total),
             f"{total['p']:.3g}",
             "",
+            "",
         ]
     )
     header = [
@@ -131,6 +140,7 @@ def main() -> int:
         "change [95% CI], pooled",
         "McNemar p",
         "per-seed change, mean ± sd",
+        "change in the runs that taught it",
     ]
     table = markdown_table(header, rows)
     walls = [s["wall_seconds"] for s in per_seed]
@@ -138,6 +148,7 @@ def main() -> int:
         "seeds": args.seeds,
         "per_seed": per_seed,
         "pooled": {m: paired_change(*pooled[m]) for m in sorted(pooled)},
+        "where_taught": {m: paired_change(*where_taught[m]) for m in sorted(where_taught)},
         "overall": total,
         "taught_any": taught_any,
         "wall_seconds": {

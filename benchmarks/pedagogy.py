@@ -48,6 +48,7 @@ from ioa_agent.config import load_config, parse_config  # noqa: E402
 from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
 from ioa_agent.report.data import RunData, gather, mean_std, tokens_to_reach  # noqa: E402
+from ioa_agent.results import markdown_table, write_results  # noqa: E402
 
 # measured on the 2-core CPU with SmolLM2 in this experiment (README), for --estimate
 SECONDS_PER_STEP = 4.5  # all-linear LoRA, batch 8, packed rows of a demo round
@@ -58,19 +59,12 @@ PICK = "uniform+pick"  # uniform on the rendering the rule picked in the seed's 
 
 def tiny_model(folder: Path) -> Path:
     """The tests' tiny student (random weights, tokenizer trained on the domain)."""
-    from ioa_agent.student.models import make_tiny_model
-    from ioa_agent.teacher.exact import ArithmeticTeacher
+    from ioa_agent.student.models import make_arithmetic_tiny_model
 
     path = folder / "tiny-model"
     if (path / "config.json").is_file():
         return path
-    teacher = ArithmeticTeacher()
-    texts: list[str] = []
-    for module in teacher.decompose("arithmetic", []):
-        for level in range(1, module.levels + 1):
-            for item in teacher.write_items(module, level, 5, seed=level):
-                texts += [item.prompt, item.completion()]
-    return make_tiny_model(path, texts)
+    return make_arithmetic_tiny_model(path)
 
 
 def base_config(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
@@ -194,6 +188,43 @@ def _pm(ms: tuple[float, float], fmt: str = ".3f") -> str:
     return f"{ms[0]:{fmt}} ± {ms[1]:{fmt}}"
 
 
+def strategy_table(summary: dict[str, Any]) -> str:
+    """One row per strategy: accuracy, paired difference from uniform, tokens, steps, time."""
+    rows = []
+    paired = summary.get("vs_uniform", {})
+    for method, r in summary["strategies"].items():
+        reach = r.get("tokens_to_uniform")
+        reached = "not reached" if reach is None else f"{reach:.0f}"
+        if reach is not None and reach <= r["curve"][0][0]:
+            reached += " (untrained student)"
+        c = paired.get(method)
+        vs = ["", ""]
+        if c:
+            vs = [f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]", f"{c['p']:.3g}"]
+        rows.append(
+            [
+                method,
+                _pm(r["accuracy"]),
+                *vs,
+                _pm(r["teacher_tokens"], ".0f"),
+                _pm(r["training_steps"], ".0f"),
+                _pm(r["wall_seconds"], ".0f"),
+                reached,
+            ]
+        )
+    header = [
+        "strategy",
+        "accuracy",
+        "vs uniform, paired [95% CI]",
+        "McNemar p",
+        "teacher tokens",
+        "training steps",
+        "wall s",
+        "tokens to reach uniform",
+    ]
+    return markdown_table(header, rows)
+
+
 def markdown(summary: dict[str, Any], args: argparse.Namespace) -> str:
     rows = summary["strategies"]
     kind = "tiny random-weight student (smoke run)" if args.tiny else "SmolLM2-135M-Instruct"
@@ -203,23 +234,8 @@ def markdown(summary: dict[str, Any], args: argparse.Namespace) -> str:
         f"Budget {args.budget} teacher tokens, {args.rounds} rounds, seeds {args.seeds}; "
         "mean ± std over seeds.",
         "",
-        "| strategy | accuracy | vs uniform, paired [95% CI] | McNemar p | teacher tokens "
-        "| training steps | wall s | tokens to reach uniform |",
-        "|---|---|---|---|---|---|---|---|",
+        strategy_table(summary),
     ]
-    paired = summary.get("vs_uniform", {})
-    for method, r in rows.items():
-        reach = r.get("tokens_to_uniform")
-        reached = "not reached" if reach is None else f"{reach:.0f}"
-        if reach is not None and reach <= r["curve"][0][0]:
-            reached += " (untrained student)"
-        c = paired.get(method)
-        vs = f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] | {c['p']:.3f}" if c else " | "
-        lines.append(
-            f"| {method} | {_pm(r['accuracy'])} | {vs} "
-            f"| {_pm(r['teacher_tokens'], '.0f')} | {_pm(r['training_steps'], '.0f')} "
-            f"| {_pm(r['wall_seconds'], '.0f')} | {reached} |"
-        )
     modules = sorted(next(iter(rows.values()))["modules"])
     lines += ["", "Final accuracy per module:", ""]
     lines.append("| module | " + " | ".join(rows) + " |")
@@ -260,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="training steps per round")
     p.add_argument("--probes", type=int, help="held-out probes per module and level")
     p.add_argument("--out", help="output folder")
+    p.add_argument("--results", type=Path, help="results file (default docs/results/pedagogy.json)")
     p.add_argument("--estimate", action="store_true", help="print the time estimate only")
     args = p.parse_args(argv)
     args.budget = args.budget or (60_000 if args.tiny else 200_000)
@@ -310,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     (out / "pedagogy.json").write_text(json.dumps(summary, indent=1))
     (out / "pedagogy.md").write_text(markdown(summary, args))
+    results = args.results or (None if args.tiny else ROOT / "docs" / "results" / "pedagogy.json")
+    if results:
+        table = strategy_table(summary)
+        write_results(results, config=base, seed=None, figures=summary, readme_table=table)
 
     from ioa_agent.report import figures
     from ioa_agent.report.html import curve, write_report

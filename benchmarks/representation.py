@@ -142,23 +142,17 @@ def main() -> int:
             results[name][seed] = {}
             for steps in args.steps:
                 out = folder / f"adapter-{steps}"
-                job = TrainJob(
+                job = TrainJob.from_config(
+                    demo,
                     base_model=str(model),
                     data_path=str(path),
                     init_adapter=str(previous) if previous else None,
                     output_dir=str(out),
-                    lora_r=demo.lora_r,
-                    lora_alpha=demo.lora_alpha,
-                    lora_dropout=demo.lora_dropout,
-                    target_modules=demo.target_modules,
                     learning_rate=args.lr,
                     lr_scheduler="constant",
                     warmup_ratio=0.0,
                     max_steps=steps - done,
-                    batch_size=demo.batch_size,
-                    max_length=demo.max_length,
                     seed=seed * 1000 + steps,
-                    packing=demo.packing,
                 )
                 metrics = run_training(job, log_path=folder / "train.log")
                 seconds[name].append(float(metrics.get("train_runtime_s") or 0.0))

@@ -67,16 +67,9 @@ def tiny_config(model: Path, seed: int, **over: Any) -> dict[str, Any]:
 
 
 def tiny_model(where: Path) -> Path:
-    from ioa_agent.student.models import make_tiny_model
-    from ioa_agent.teacher.exact import ArithmeticTeacher
+    from ioa_agent.student.models import make_arithmetic_tiny_model
 
-    teacher = ArithmeticTeacher()
-    texts: list[str] = []
-    for module in teacher.decompose("arithmetic"):
-        for level in range(1, module.levels + 1):
-            for item in teacher.write_items(module, level, 5, seed=level):
-                texts += [item.prompt, item.completion()]
-    return make_tiny_model(where / "model", texts)
+    return make_arithmetic_tiny_model(where / "model")
 
 
 def new_run(root: Path, name: str, cfg: dict[str, Any]) -> Path:

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ioa_agent.cli_progress import paired_so_far, print_teacher_usage, progress_printer
 from ioa_agent.config import ConfigError, ConfigWarning, load_config
 from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
@@ -27,7 +28,6 @@ from ioa_agent.run import Run, RunNotFound, create_run, find_run, open_run
 from ioa_agent.teacher.base import TeacherUnreachable
 
 DEFAULT_RUNS = "checkpoints"
-TOKENS_BUILTIN = "requests and answers counted with the student's tokenizer"
 
 
 class UsageError(ValueError):
@@ -38,75 +38,12 @@ def runs_root(args: argparse.Namespace) -> Path:
     return Path(args.runs or os.environ.get("IOA_RUNS", DEFAULT_RUNS))
 
 
-# printing -------------------------------------------------------------------------
-def _paired(run: Run, rnd: int) -> dict[str, Any] | None:
-    """Each module's paired change against the untrained student, once round 0 is assessed."""
-    from ioa_agent.assessment import paired_by_module
-
-    if rnd == 0 or not run.store.assessment(0):
-        return None
-    return dict(paired_by_module(run, rnd))
-
-
-def _printer(run: Run):
-    from ioa_agent.display import console, mastery_table
-    from ioa_agent.runner import snapshot
-
-    state: dict[str, Any] = dict(snapshot(run).values)  # a resumed run's state so far
-    tau = run.config.organizer.tau_mastery
-
-    def on_update(node: str, update: dict[str, Any]) -> None:
-        state.update(update)
-        if node == "diagnose":
-            d = update["diagnosis"]
-            console.print(
-                mastery_table(
-                    f"diagnosis {update['cycle']} (round {update['round']})",
-                    update["p_t"],
-                    update["p_s"],
-                    tau_mastery=tau,
-                )
-            )
-            console.print(f"deficient: {', '.join(d['deficient']) or 'none'}")
-            console.print(f"targets:   {', '.join(d['targets']) or 'none'}")
-        elif node == "organize":
-            cur = update["curriculum"]
-            stages = " → ".join("[" + ", ".join(s["modules"]) + "]" for s in cur["stages"])
-            console.print(f"curriculum: {stages or 'nothing to teach'}", markup=False)
-            if cur["stage"] < len(cur["stages"]):
-                mods = cur["stages"][cur["stage"]]["modules"]
-                lv = ", ".join(f"{m} L{cur['levels'].get(m, 1)}" for m in mods)
-                console.print(f"stage {cur['stage'] + 1}/{len(cur['stages'])}: {lv}")
-        elif node == "assess":
-            cur = update["curriculum"]
-            stage = cur["stages"][cur["stage"]]["modules"]
-            # the assess node's own summary of the round: paired changes and format leak
-            path = run.dir / "assess" / f"{state.get('round', 0):04d}.json"
-            summary = json.loads(path.read_text()) if path.is_file() else {}
-            console.print(
-                mastery_table(
-                    f"after round {state.get('round')}",
-                    state.get("p_t", {}),
-                    update["p_s"],
-                    paired=summary.get("paired"),
-                    stage=stage,
-                    tau_mastery=tau,
-                    leak=summary.get("leak"),
-                )
-            )
-            console.print(f"gate: {update['decision']} (remedial rounds {update['remedial']})")
-        elif node == "review" and update.get("review", {}).get("action") == "move_on":
-            console.print("remedial rounds used up: moving on")
-
-    return on_update
-
-
 def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> int:
     from ioa_agent.display import console
     from ioa_agent.runner import advance
 
     start = time.monotonic()
-    out = advance(run, resume=resume, on_update=_printer(run))
+    out = advance(run, resume=resume, on_update=progress_printer(run))
     _said(run, out, time.monotonic() - start, console, command)
     return 0
 
@@ -176,25 +113,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"cycle {v['cycle']}  {stage}  round {v.get('round', 0)}  remedial {v['remedial']}")
     if v.get("p_s"):
         rnd = v.get("round", 0)
-        console.print(mastery_table("per module", v["p_t"], v["p_s"], paired=_paired(run, rnd)))
+        console.print(
+            mastery_table("per module", v["p_t"], v["p_s"], paired=paired_so_far(run, rnd))
+        )
     print_teacher_usage(run)
     return 0
-
-
-def print_teacher_usage(run: Run) -> None:
-    """Teacher calls, tokens, cost, cache hits and faults, per node and in total."""
-    use = run.store.teacher_usage()
-    tokens = f"{use['tokens_in']} tokens in, {use['tokens_out']} out"
-    name = run.config.teacher.model or "builtin"
-    how = "endpoint's usage figures" if run.config.teacher.kind == "llm" else TOKENS_BUILTIN
-    print(f"teacher ({name}): {use['calls']} calls, {tokens} ({how})")
-    for row in run.store.teacher_usage_by_node():
-        faults = ", ".join(f"{k} {v}" for k, v in sorted(row["faults"].items())) or "none"
-        print(
-            f"  {row['node'] or '-':9} {row['calls']:6} calls  {row['tokens_in']:9} in"
-            f"  {row['tokens_out']:9} out  cost {row['cost']:.4f}  cache hits {row['hits']}"
-            f"  failed {row['failed']}  retried faults: {faults}"
-        )
 
 
 def _review_decision(args: argparse.Namespace, run: Run, step: Any) -> dict:
@@ -242,7 +165,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from ioa_agent.display import console
 
     start = time.monotonic()
-    out = answer(run, step.checkpoint, decision, on_update=_printer(run))
+    out = answer(run, step.checkpoint, decision, on_update=progress_printer(run))
     _said(run, out, time.monotonic() - start, console, args.command_line)
     return 0
 

@@ -19,16 +19,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"  # small slices
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few-layer Llama with a BPE tokenizer trained on the arithmetic domain's text."""
-    from ioa_agent.student.models import make_tiny_model
-    from ioa_agent.teacher.exact import ArithmeticTeacher
+    from ioa_agent.student.models import make_arithmetic_tiny_model
 
-    teacher = ArithmeticTeacher()
-    texts: list[str] = []
-    for module in teacher.decompose("arithmetic"):
-        for level in range(1, module.levels + 1):
-            for item in teacher.write_items(module, level, 5, seed=level):
-                texts += [item.prompt, item.completion()]
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", texts)
+    return make_arithmetic_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

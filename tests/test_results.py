@@ -1,8 +1,9 @@
 """Results files, and the README tables that must equal them.
 
-Every README table preceded by a line `<!-- results: docs/results/NAME.json -->` must
-be that file's `readme_table`, verbatim; the file must exist and say how the figures
-were made (command, config, seed, versions, machine, date).
+Every table of the README or of a page under docs/ preceded by a line
+`<!-- results: docs/results/NAME.json -->` must be that file's `readme_table`,
+verbatim; the file must exist and say how the figures were made (command, config,
+seed, versions, machine, date).
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def check_tables(text: str, root: Path) -> list[str]:
     return problems
 
 
-def test_readme_tables_equal_their_results_files() -> None:
-    text = (ROOT / "README.md").read_text()
+@pytest.mark.parametrize(
+    "page", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("docs/*.md"))]
+)
+def test_marked_tables_equal_their_results_files(page: str) -> None:
+    text = (ROOT / page).read_text()
     assert check_tables(text, ROOT) == []
     for name, _ in marked_tables(text):
         assert name.startswith("docs/results/"), name

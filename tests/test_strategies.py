@@ -185,3 +185,32 @@ def test_targeted_synthesizes_from_training_failures_not_probes(runs: Path) -> N
     new_ids = {row["id"] for row in second if not row["replay"]}
     parents = {i.parent for i in run.store.items("train") if i.id in new_ids}
     assert parents and parents <= failed
+
+
+def test_a_big_plan_entry_keeps_within_its_round_share(tiny_model: Path, tmp_path: Path) -> None:
+    """One stage entry of many seeds (the demo's 24 x J 10) is written a teacher batch
+    at a time, so round 1 stops near its share and round 2 still has tokens to teach."""
+    big = {"seeds_per_module": 24, "j": 10}
+    free = tiny_config(tiny_model, max_rounds=1, adapter=big)
+    path = write_config(tmp_path / "free.yaml", free)
+    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "free"]) == 0
+    by_node = {
+        r["node"]: r["tokens_in"] + r["tokens_out"]
+        for r in find_run(tmp_path, "free").store.teacher_usage_by_node()
+    }
+    diagnosis, one_pass = by_node["diagnose"], by_node["adapt"]  # a whole entry, unbudgeted
+    budget = diagnosis + int(0.9 * one_pass)
+    cfg = tiny_config(
+        tiny_model,
+        max_rounds=2,
+        teacher={"budget_tokens": budget, "max_concurrency": 4},
+        adapter=big,
+        organizer={"max_remedial": 1, "on_escalation": "move_on"},
+    )
+    path = write_config(tmp_path / "budget.yaml", cfg)
+    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "b"]) == 0
+    run = find_run(tmp_path, "b")
+    made = {e["payload"]["round"]: e["payload"] for e in run.store.events("data")}
+    assert made[1]["kept"] > 0 and made[2]["kept"] > 0, made
+    share = (budget - diagnosis) // 2
+    assert made[1]["teacher_tokens"] - diagnosis <= share + one_pass // 6 + 2_000, made

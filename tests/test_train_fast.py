@@ -299,3 +299,26 @@ def test_launch_command(tmp_path: Path) -> None:
     assert argv[-3:] == module
     with pytest.raises(ValueError, match="unknown launcher"):
         launch_command("torchrun", job)
+
+
+def test_job_from_config_takes_every_shared_setting_and_overrides() -> None:
+    from ioa_agent.config import TrainConfig
+
+    cfg = TrainConfig(
+        lora_r=4,
+        learning_rate=3e-4,
+        steps_per_round=7,
+        packing="off",
+        target_modules=["q_proj"],
+        accelerate_config="ddp",
+        report_to="tensorboard",
+    )
+    job = TrainJob.from_config(
+        cfg, base_model="m", data_path="d.jsonl", output_dir="o", seed=5, learning_rate=1e-3
+    )
+    assert (job.lora_r, job.max_steps, job.packing, job.seed) == (4, 7, "off", 5)
+    assert job.target_modules == ["q_proj"]
+    assert (job.accelerate_config, job.report_to) == ("ddp", "tensorboard")
+    assert job.learning_rate == 1e-3  # the override wins
+    shared = set(TrainJob.model_fields) & set(TrainConfig.model_fields)
+    assert all(getattr(job, f) == getattr(cfg, f) for f in shared - {"learning_rate"})

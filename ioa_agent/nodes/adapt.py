@@ -80,7 +80,15 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
                 rewrite = strategies if rewrites(method) else None
                 if run.config.seed_data is not None:  # seed items with a worked solution
                     candidates += [(s, s.answer) for s in seeds if s.rationale]
-                candidates += make_items(run, seeds, level, rewrite, variant, rnd, advance)
+                # a teacher batch of seeds at a time, so the share is checked between them
+                width = run.config.teacher.max_concurrency
+                for first in range(0, len(seeds), width):
+                    if first and out_of_budget():
+                        break
+                    chunk = seeds[first : first + width]
+                    candidates += make_items(
+                        run, chunk, level, rewrite, variant, rnd, advance, offset=first
+                    )
         except BudgetSpent:
             pass  # keep what was made; the run records what it spent
     return candidates
@@ -103,13 +111,15 @@ def make_items(
     variant: Variant,
     rnd: int | str,
     advance: Callable[[int], None],
+    offset: int = 0,
 ) -> list[tuple[Item, str | None]]:
     """Eq. 1 for a batch of seed items: J new items each, solved, rewritten (unless
     `strategies` is None) and solved again; each step is one concurrent teacher batch.
-    A call the teacher failed drops its item."""
+    A call the teacher failed drops its item. `offset` is the batch's position among
+    the entry's seeds (the synthesis seeds do not depend on how seeds are batched)."""
     j = run.config.adapter.j
     jobs = [
-        (s, level, j, derive_seed(run.config.seed, "synth", s.id, rnd, i))
+        (s, level, j, derive_seed(run.config.seed, "synth", s.id, rnd, offset + i))
         for i, s in enumerate(seeds)
     ]
     items = [

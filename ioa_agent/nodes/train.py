@@ -32,34 +32,13 @@ def train(state: State, runtime: Runtime[Context]) -> State:
     out = run.adapter_dir(rnd)
     cfg = run.config.train
     previous = run.adapter_dir(rnd - 1) if rnd > 1 else None
-    job = TrainJob(
+    job = TrainJob.from_config(
+        cfg,
         base_model=str(run.student_model),
         data_path=str(data),
         init_adapter=str(previous) if previous else None,
         output_dir=str(out),
-        lora_r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        target_modules=cfg.target_modules,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler=cfg.lr_scheduler,
-        warmup_ratio=cfg.warmup_ratio,
-        max_steps=cfg.steps_per_round,
-        batch_size=cfg.batch_size,
-        grad_accum=cfg.grad_accum,
-        max_length=cfg.max_length,
         seed=run.config.seed + rnd,
-        packing=cfg.packing,
-        pack_length=cfg.pack_length,
-        pad_to_multiple_of=cfg.pad_to_multiple_of,
-        attn_implementation=cfg.attn_implementation,
-        compile=cfg.compile,
-        liger=cfg.liger,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        launcher=cfg.launcher,
-        accelerate_config=cfg.accelerate_config,
-        num_processes=cfg.num_processes,
-        report_to=cfg.report_to,
         logging_dir=str(run.round_dir(rnd) / "tensorboard"),
     )
     with progress_bar(f"train round {rnd}", job.max_steps) as advance:

@@ -210,3 +210,17 @@ def make_tiny_model(out_dir: Path, texts: list[str], seed: int = 0) -> Path:
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def make_arithmetic_tiny_model(out_dir: Path) -> Path:
+    """`make_tiny_model` with a tokenizer trained on the built-in arithmetic domain's
+    text (5 items a module and level): the student of the tests and smoke runs."""
+    from ioa_agent.teacher.exact import ArithmeticTeacher
+
+    teacher = ArithmeticTeacher()
+    texts: list[str] = []
+    for module in teacher.decompose("arithmetic"):
+        for level in range(1, module.levels + 1):
+            for item in teacher.write_items(module, level, 5, seed=level):
+                texts += [item.prompt, item.completion()]
+    return make_tiny_model(out_dir, texts)

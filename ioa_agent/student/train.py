@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
     from trl import SFTTrainer
 
+    from ioa_agent.config import TrainConfig
+
 METRICS_FILE = "metrics.json"
 LENGTH_SAMPLE = 1000  # examples tokenized to size packed rows
 
@@ -92,6 +94,13 @@ class TrainJob(BaseModel):
     logging_dir: str | None = Field(
         default=None, description="Folder of the TensorBoard event files (report_to tensorboard)."
     )
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig, **job: Any) -> TrainJob:
+        """A job with the run config's training settings (max_steps: steps_per_round);
+        `job` gives the paths and seed, and overrides any setting."""
+        shared = {name: getattr(cfg, name) for name in cls.model_fields if hasattr(cfg, name)}
+        return cls(**{**shared, "max_steps": cfg.steps_per_round, **job})
 
 
 def load_examples(data_path: Path) -> list[dict[str, str]]:

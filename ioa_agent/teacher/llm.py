@@ -6,7 +6,7 @@ its Jinja2 template from `prompts/` (StrictUndefined), asks for JSON that follow
 task's pydantic schema (`response_format`), and validates the answer. A malformed
 answer (not JSON, wrong schema, empty, cut off) is sent back with the validation
 error, `fix_attempts` times, then `TeacherFailure` is raised with the reason.
-Transport faults (429, 5xx, timeouts, connection errors, broken response bodies) are
+Transport faults (teacher.faults: 429, 5xx, timeouts, connection errors, broken bodies) are
 retried by LangChain's `with_retry` with exponential backoff and jitter; each fault
 is counted. LangChain's `InMemoryRateLimiter` paces requests when configured.
 Tokens come from the endpoint's usage report; `usage()` returns them for the call
@@ -33,6 +33,7 @@ from ioa_agent.config import ConfigError, TeacherConfig
 from ioa_agent.items import Item, ModuleSpec, Solution, Strategy, Variant
 from ioa_agent.teacher import schemas
 from ioa_agent.teacher.base import TeacherFailure, TeacherUnreachable, Usage
+from ioa_agent.teacher.faults import cut_off, fault_kind, retryable, short_error
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
@@ -51,41 +52,6 @@ ANSWER_RULES: dict[str, str] = {
     "code": "Each answer is a complete Python function; tests are assert statements.",
     "open": "Each answer is a short, complete reference answer.",
 }
-
-
-class ChatError(Exception):
-    """Raised inside a retried call for a fault worth another attempt."""
-
-
-def fault_kind(exc: BaseException) -> str:
-    """A short name for a transport fault, as counted in the run store."""
-    import openai
-
-    kinds: list[tuple[type[BaseException], str]] = [
-        (openai.RateLimitError, "429"),
-        (openai.InternalServerError, "5xx"),
-        (openai.APITimeoutError, "timeout"),
-        (openai.APIConnectionError, "connection"),
-        (openai.APIResponseValidationError, "bad_response"),
-        (json.JSONDecodeError, "bad_response"),
-    ]
-    for cls, name in kinds:
-        if isinstance(exc, cls):
-            return name
-    return type(exc).__name__
-
-
-def retryable() -> tuple[type[BaseException], ...]:
-    import openai
-
-    return (
-        openai.RateLimitError,
-        openai.InternalServerError,
-        openai.APITimeoutError,
-        openai.APIConnectionError,
-        openai.APIResponseValidationError,
-        json.JSONDecodeError,
-    )
 
 
 def render(name: str, **values: Any) -> str:
@@ -208,7 +174,7 @@ class LLMTeacher:
             try:
                 reply = runner.invoke(messages, config={"callbacks": [Faults()]})
             except Exception as exc:
-                if _cut_off(exc):
+                if cut_off(exc):
                     error = "the reply was cut off at the token limit: answer more briefly"
                     messages += [HumanMessage(render("fix", error=error))]
                     continue
@@ -223,7 +189,7 @@ class LLMTeacher:
                 answer = answer_model.model_validate_json(text)
                 return check(answer) if check is not None else answer
             except (ValidationError, ValueError) as exc:
-                error = _short_error(exc)
+                error = short_error(exc)
                 messages += [AIMessage(text), HumanMessage(render("fix", error=error))]
         raise TeacherFailure(f"{task}: {error}")
 
@@ -385,20 +351,3 @@ class LLMTeacher:
             answer=answer,
         )
         return verdict.correct
-
-
-def _cut_off(exc: Exception) -> bool:
-    import openai
-
-    return isinstance(exc, openai.LengthFinishReasonError)
-
-
-def _short_error(exc: Exception) -> str:
-    """One or two lines of a validation error, enough for the teacher to fix its reply."""
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:3]:
-            where = ".".join(str(p) for p in err["loc"]) or "reply"
-            parts.append(f"{where}: {err['msg']}")
-        return "; ".join(parts)
-    return str(exc).splitlines()[0][:300]
