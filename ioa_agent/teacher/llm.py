@@ -127,14 +127,18 @@ class LLMTeacher:
         self,
         task: str,
         answer_model: type[BaseModel],
-        schema: dict[str, Any],
         check: Any = None,
         *,
         temperature: float,
         seed: int | None = None,
+        schema_overrides: dict[str, dict[str, Any]] | None = None,
         **values: Any,
     ) -> Any:
-        """One task: render, ask, validate; re-ask with the error; raise TeacherFailure."""
+        """One task: render, ask, validate; re-ask with the error; raise TeacherFailure.
+
+        The answer's JSON schema is `answer_model`'s, with `schema_overrides` merged into
+        its top-level properties (e.g. an enum of module ids)."""
+        schema = schemas.json_schema(answer_model, **(schema_overrides or {}))
         from langchain_core.callbacks import BaseCallbackHandler
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
@@ -219,11 +223,9 @@ class LLMTeacher:
         answer = self._ask(
             "decompose",
             schemas.DecomposeAnswer,
-            schemas.json_schema(
-                schemas.DecomposeAnswer, modules={"maxItems": max(1, self.cfg.n_modules)}
-            ),
             schemas.check_modules,
             temperature=self.cfg.solve_temperature,
+            schema_overrides={"modules": {"maxItems": max(1, self.cfg.n_modules)}},
             domain=domain,
             n_modules=self.cfg.n_modules,
             examples=list(examples or []),
@@ -243,13 +245,9 @@ class LLMTeacher:
         answer = self._ask(
             "classify",
             schemas.ClassifyAnswer,
-            schemas.json_schema(
-                schemas.ClassifyAnswer,
-                module={"enum": ids},
-                level={"minimum": 1, "maximum": levels},
-            ),
             check,
             temperature=self.cfg.solve_temperature,
+            schema_overrides={"module": {"enum": ids}, "level": {"minimum": 1, "maximum": levels}},
             prompt=prompt,
             modules=modules,
             levels=levels,
@@ -260,7 +258,6 @@ class LLMTeacher:
         self, task: str, module_id: str, level: int, n: int, seed: int, **values: Any
     ) -> list[Item]:
         model = schemas.CodeItemsAnswer if self.answer_kind == "code" else schemas.ItemsAnswer
-        schema = schemas.json_schema(model, items={"minItems": n, "maxItems": n})
 
         def check(a: Any) -> Any:
             schemas.check_count(a.items, n)
@@ -269,10 +266,10 @@ class LLMTeacher:
         answer = self._ask(
             task,
             model,
-            schema,
             check,
             temperature=self.cfg.temperature,
             seed=seed,
+            schema_overrides={"items": {"minItems": n, "maxItems": n}},
             n=n,
             level=level,
             answer_rule=ANSWER_RULES[self.answer_kind],
@@ -299,7 +296,6 @@ class LLMTeacher:
         answer = self._ask(
             "solve",
             schemas.SolveAnswer,
-            schemas.json_schema(schemas.SolveAnswer),
             temperature=self.cfg.solve_temperature,
             prompt=prompt,
             answer_rule=ANSWER_RULES[self.answer_kind],
@@ -310,7 +306,6 @@ class LLMTeacher:
         answer = self._ask(
             "rewrite",
             schemas.RewriteAnswer,
-            schemas.json_schema(schemas.RewriteAnswer),
             temperature=self.cfg.temperature,
             item=item,
             strategies=list(strategies),
@@ -333,7 +328,6 @@ class LLMTeacher:
         answer = self._ask(
             "render",
             schemas.RenderAnswer,
-            schemas.json_schema(schemas.RenderAnswer),
             temperature=self.cfg.solve_temperature,
             item=item,
             answer_rule=ANSWER_RULES[self.answer_kind],
@@ -344,7 +338,6 @@ class LLMTeacher:
         verdict = self._ask(
             "judge",
             schemas.JudgeAnswer,
-            schemas.json_schema(schemas.JudgeAnswer),
             temperature=self.cfg.solve_temperature,
             question=question,
             reference=reference,
