@@ -91,6 +91,7 @@ def base_config(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     cfg["max_rounds"] = args.rounds
     cfg["max_cycles"] = args.rounds  # never the reason a run stops early
     cfg.setdefault("organizer", {}).update({"on_escalation": "move_on"})
+    cfg.setdefault("assess", {})["scope"] = "all"  # a learning curve for every strategy
     cfg.setdefault("teacher", {})["budget_tokens"] = args.budget
     return cfg
 

@@ -156,18 +156,19 @@ def taught_completions(run: Run, round: int) -> dict[str, list[str]]:
 def leak_by_module(run: Run, round: int) -> dict[str, dict[str, float]]:
     """Format leak on the modules `round` did not teach: the share of their probe answers
     written in a template taught that round, for this round's student and, as the
-    reference, the untrained student on the same probes."""
+    reference, the untrained student on the same probes (those both answered)."""
     taught = taught_completions(run, round)
     completions = [c for cs in taught.values() for c in cs]
     if not completions:
         return {}
     templates = templates_of(completions)
     out: dict[str, dict[str, float]] = {}
-    for key, rnd in (("round", round), ("untrained", 0)):
+    now = {r["item_id"]: r for r in run.store.assessment(round) if r["module"] not in taught}
+    then = {r["item_id"]: r for r in run.store.assessment(0) if r["item_id"] in now}
+    for key, rows in (("round", now), ("untrained", then)):
         by_module: dict[str, list[str]] = defaultdict(list)
-        for row in run.store.assessment(rnd):
-            if row["module"] not in taught:
-                by_module[row["module"]].append(row["output"] or "")
+        for item_id in then:  # the probes both students answered
+            by_module[rows[item_id]["module"]].append(rows[item_id]["output"] or "")
         for m, outputs in sorted(by_module.items()):
             share = sum(in_template(o, templates) for o in outputs) / len(outputs)
             out.setdefault(m, {})[key] = share

@@ -108,7 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     cur = v.get("curriculum")
     if cur:
         n = len(cur["stages"])
-        mods = ", ".join(cur["stages"][cur["stage"]]["modules"]) if cur["stage"] < n else "-"
+        mods = ", ".join(cur["stages"][cur["stage"]]["skills"]) if cur["stage"] < n else "-"
         stage = f"stage {min(cur['stage'] + 1, n)}/{n} [{mods}]"
         print(f"cycle {v['cycle']}  {stage}  round {v.get('round', 0)}  remedial {v['remedial']}")
     if v.get("p_s"):
@@ -171,12 +171,19 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ioa_agent.serve.app import serve
+    from ioa_agent.serve.server import serve
 
     root = runs_root(args)
     if not root.is_dir():
         raise UsageError(f"runs directory {root} does not exist: pass --runs DIR")
-    serve(root, args.host, args.port)
+    configs = [Path(d).expanduser() for d in args.configs] if args.configs else None
+    for d in configs or []:
+        if not d.is_dir():
+            raise UsageError(f"--configs {d} is not a folder: pass a folder of YAML configs")
+    try:
+        serve(root, args.host, args.port, no_token=args.no_token, configs=configs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 
@@ -296,8 +303,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl")
     r.set_defaults(func=cmd_export)
     r = with_runs(sub.add_parser("serve", help="a local web page to watch and steer runs"))
-    r.add_argument("--host", default="127.0.0.1", help="other than 127.0.0.1 needs a token")
+    r.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     r.add_argument("--port", type=int, default=8765)
+    r.add_argument(
+        "--configs",
+        metavar="DIR",
+        action="append",
+        help="a folder the page may start runs from (repeatable; default: the shipped "
+        "configs); the runs folder is always one",
+    )
+    r.add_argument(
+        "--no-token",
+        action="store_true",
+        help="no token (loopback --host only): any user of this machine can use the page",
+    )
     r.set_defaults(func=cmd_serve)
 
     add_eval_parser(sub)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ioa_agent.pedagogy.skills import stage_modules
 from ioa_agent.run import Run
 
 TOKENS_BUILTIN = "requests and answers counted with the student's tokenizer"
@@ -49,34 +50,61 @@ def progress_printer(run: Run) -> Callable[[str, dict[str, Any]], None]:
             console.print(f"targets:   {', '.join(d['targets']) or 'none'}")
         elif node == "organize":
             cur = update["curriculum"]
-            stages = " → ".join("[" + ", ".join(s["modules"]) + "]" for s in cur["stages"])
-            console.print(f"curriculum: {stages or 'nothing to teach'}", markup=False)
+            stages = " → ".join("[" + ", ".join(s["skills"]) + "]" for s in cur["stages"])
+            console.print(f"curriculum (skills): {stages or 'nothing to teach'}", markup=False)
             if cur["stage"] < len(cur["stages"]):
-                mods = cur["stages"][cur["stage"]]["modules"]
-                lv = ", ".join(f"{m} L{cur['levels'].get(m, 1)}" for m in mods)
-                console.print(f"stage {cur['stage'] + 1}/{len(cur['stages'])}: {lv}")
+                step = cur["stages"][cur["stage"]]
+                again = " (fell below the gate: taught again)" if step.get("again") else ""
+                n = len(cur["stages"])
+                line = f"stage {cur['stage'] + 1}/{n}: {', '.join(step['skills'])}{again}"
+                console.print(line, markup=False)
         elif node == "assess":
             cur = update["curriculum"]
-            stage = cur["stages"][cur["stage"]]["modules"]
+            stage = stage_modules(cur["stages"][cur["stage"]])
             # the assess node's own summary of the round: paired changes and format leak
             path = run.dir / "assess" / f"{state.get('round', 0):04d}.json"
             summary = json.loads(path.read_text()) if path.is_file() else {}
+            paired = summary.get("paired") or {}
+            p_s, title = update["p_s"], f"after round {state.get('round')}"
+            if set(paired) != set(p_s):  # only what the gate needed: the probes assessed
+                p_s = {m: c["after"] for m, c in paired.items()}
+                title += f" (the {summary.get('assessed')} probes the gate reads)"
             console.print(
                 mastery_table(
-                    f"after round {state.get('round')}",
+                    title,
                     state.get("p_t", {}),
-                    update["p_s"],
-                    paired=summary.get("paired"),
+                    p_s,
+                    paired=paired,
                     stage=stage,
                     tau_mastery=tau,
                     leak=summary.get("leak"),
                 )
             )
-            console.print(f"gate: {update['decision']} (remedial rounds {update['remedial']})")
+            for row in summary.get("gate", []):
+                verdict = "passed" if row["passed"] else "not yet"
+                why = f"; {row['why']}" if row.get("why") else ""
+                console.print(
+                    f"gate {row['skill']}: {row['correct']}/{row['n']} probes, "
+                    f"P_S/P_T {row['ratio']:.2f}: {verdict}{why}",
+                    markup=False,
+                )
+            for skill in summary.get("forgotten", []):
+                what = "the run ends here" if update["decision"] == "end" else "taught again next"
+                console.print(f"{skill} fell below the gate after passing it: {what}")
+            console.print(f"route: {ROUTES.get(update['decision'], update['decision'])}")
         elif node == "review" and update.get("review", {}).get("action") == "move_on":
             console.print("remedial rounds used up: moving on")
 
     return on_update
+
+
+ROUTES = {
+    "organize": "mastered → next stage",
+    "adapt": "not mastered → remedial round",
+    "review": "not mastered, remedial rounds used up → review",
+    "diagnose": "curriculum done, gaps remain → diagnose",
+    "end": "done",
+}
 
 
 def print_teacher_usage(run: Run) -> None:

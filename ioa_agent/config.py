@@ -33,6 +33,10 @@ HF_SEED = re.compile(
 )
 
 
+GATE_PROBES = 16
+"""Probes per skill that tell a ratio of 0.9 from luck (the gate's default)."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -145,12 +149,22 @@ class IdentifierConfig(_Section):
     alpha: float = Field(0.7, ge=0, le=1, description="Severity weight of the gap.")
     target_fraction: float = Field(0.25, gt=0, le=1, description="Top share of deficient.")
     min_checkpoints: int = Field(2, ge=1, description="Checkpoints before Eq. 3 replaces prior.")
-    probes_per_level: int = Field(4, ge=1, description="Held-out probes per module and level.")
+    probes_per_level: int = Field(
+        16, ge=1, description="Held-out probes per skill (module and level); the gate needs enough."
+    )
 
 
 class OrganizerConfig(_Section):
     tau_zpd: float = Field(0.15, ge=0, le=1, description="Eq. 8: largest allowed relative drop.")
-    tau_mastery: float = Field(0.9, ge=0, le=1, description="Gate: min P_S/P_T of the stage.")
+    tau_mastery: float = Field(
+        0.9, ge=0, le=1, description="Gate: min P_S/P_T over the stage's skills."
+    )
+    gate_min_probes: int = Field(
+        GATE_PROBES,
+        ge=1,
+        description="Gate: a skill passes only when judged on at least this many probes "
+        "(unset: 16, or identifier.probes_per_level when that is fewer).",
+    )
     max_remedial: int = Field(5, ge=0, description="Remedial rounds before escalating.")
     on_escalation: Literal["ask", "move_on"] = Field(
         "ask", description="When remedial rounds run out: ask a person, or move on."
@@ -259,6 +273,12 @@ class TrainConfig(_Section):
 class AssessConfig(_Section):
     batch_size: int = Field(16, ge=1)
     max_new_tokens: int = Field(64, ge=1)
+    scope: Literal["needed", "all"] = Field(
+        "needed",
+        description="After a round: `needed` scores the probes the gate reads (the stage's "
+        "skills and those passed before) and every probe only at the run's or cycle's end; "
+        "`all` scores every probe every round (learning curves, at more assessment time).",
+    )
 
 
 class Config(_Section):
@@ -303,6 +323,15 @@ class Config(_Section):
                 "the builtin teacher knows only the `arithmetic` domain: "
                 "set teacher.kind to `llm` for seed data or another domain"
             )
+        need, have = self.organizer.gate_min_probes, self.identifier.probes_per_level
+        if "gate_min_probes" not in self.organizer.model_fields_set:
+            self.organizer.gate_min_probes = need = min(need, have)
+        if self.seed_data is None and need > have:
+            raise ValueError(
+                f"organizer.gate_min_probes ({need}) is more than identifier.probes_per_level "
+                f"({have}), so no skill could pass the mastery gate: raise probes_per_level "
+                "or lower gate_min_probes"
+            )
         return self
 
 
@@ -321,6 +350,11 @@ def ineffective_fields(config: Config) -> list[str]:
         out.append(
             "field `identifier.probes_per_level` has no effect with `seed_data`: probes are "
             "held out per module (`seed_data.probes_per_module`)"
+        )
+    if config.seed_data is None and config.organizer.gate_min_probes < GATE_PROBES:
+        out.append(
+            f"the mastery gate judges each skill on {config.organizer.gate_min_probes} probes "
+            f"(identifier.probes_per_level): {GATE_PROBES} or more tell 0.9 from luck"
         )
     if config.student.backend == "vllm" and "batch_size" in config.assess.model_fields_set:
         out.append(

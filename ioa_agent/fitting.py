@@ -21,6 +21,7 @@ from collections import defaultdict
 from typing import Any
 
 from ioa_agent.config import Config
+from ioa_agent.display import console
 from ioa_agent.items import TEACHER, Item
 from ioa_agent.pedagogy.renderings import RULE, pick, summarize
 from ioa_agent.pedagogy.strategies import rewrites
@@ -44,6 +45,34 @@ def _rendered(run: Run, items: list[Item], name: str) -> list[Item | None]:
     present = [m for m in made if m is not None]
     verdicts = iter(run.scorer.check_outputs(present, [m.rationale for m in present]))
     return [m if m is not None and next(verdicts)[1] else None for m in made]
+
+
+MARGIN = 8
+"""Tokens an assessment's answer may run past the longest candidate completion."""
+
+
+def check_answer_room(run: Run, rnd: int, completions: list[str]) -> int:
+    """The longest candidate completion in the student's tokens; when it does not fit
+    `assess.max_new_tokens` with `MARGIN` to spare, a warning (once a run): a rendering
+    cut off at assessment would lose by truncation, not by what the student learned."""
+    if not completions:
+        return 0
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(run.student_model))
+    longest = max(len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions)
+    cap = run.config.assess.max_new_tokens
+    if longest + MARGIN > cap and not run.store.events("answer_room"):
+        need = longest + MARGIN
+        line = (
+            f"round {rnd}: a candidate rendering's completion runs to {longest} tokens but "
+            f"assessment stops at assess.max_new_tokens {cap}: set it to at least {need}"
+        )
+        run.store.log_event(
+            "answer_room", "adapt", "answer_room", {"round": rnd, "longest": longest, "cap": cap}
+        )
+        console.print(line, markup=False)
+    return longest
 
 
 def fits(config: Config) -> bool:
@@ -83,6 +112,7 @@ def fit(run: Run, rnd: int, items: list[Item]) -> tuple[list[Item], dict[str, An
             for name in cfg.renderings:
                 samples[(*key, name)] = [m for m in _rendered(run, sample, name) if m]
         pairs = [(it.prompt, it.completion()) for s in samples.values() for it in s]
+        check_answer_room(run, rnd, [c for _, c in pairs])
         from ioa_agent.student.score import answer_losses
 
         losses = iter(answer_losses(run.student_model, pairs, run.adapter_dir(rnd - 1)))

@@ -1,8 +1,8 @@
 """The pending review step on a terminal: the same content as the web page, as rich tables.
 
-Stages with their modules and levels (the current one marked), the current step's
-P_S and P_T per module, any renderings the Adapter recorded with their scores, and
-the sample items. Rendering only: text from a run (items come from an LLM teacher)
+Stages with their skills (the current one marked, passed skills ticked), the current
+step's skills with P_S/P_T, probe count and a sample probe, and any renderings the
+Adapter recorded with their scores. Rendering only: text from a run (items come from an LLM teacher)
 is printed literally, never read as console markup.
 """
 
@@ -18,27 +18,29 @@ from ioa_agent.steer import Pending
 
 
 def _stages(args: dict[str, Any]) -> Table:
-    t = Table(title="stages", title_justify="left")
-    for col in ("stage", "modules", "levels", ""):
+    t = Table(title="stages (skills: module@level)", title_justify="left")
+    for col in ("stage", "skills", ""):
         t.add_column(col)
-    levels = args.get("plan", {}).get("levels", {}) or args.get("levels", {})
+    passed = set(args.get("passed", []))
     for i, st in enumerate(args["stages"]):
-        mods = st["modules"]
-        lv = ", ".join(f"L{levels[m]}" if m in levels else "-" for m in mods)
         mark = "◀ this step" if i == args["stage"] else ("done" if i < args["stage"] else "")
         if st.get("bridge"):
             mark = (mark + " (bridge)").strip()
-        t.add_row(str(i + 1), Text(", ".join(mods)), lv, mark)
+        if st.get("again"):
+            mark = (mark + " (fell below the gate: taught again)").strip()
+        names = ", ".join(s + (" ✓" if s in passed else "") for s in st["skills"])
+        t.add_row(str(i + 1), Text(names), mark)
     return t
 
 
 def _scores(args: dict[str, Any]) -> Table:
-    t = Table(title="this step", title_justify="left")
-    for col in ("module", "level", "P_S", "P_T", "P_S/P_T"):
-        t.add_column(col, justify="left" if col == "module" else "right")
-    for m, (ps, pt) in sorted(args.get("scores", {}).items()):
-        ratio = f"{ps / pt:.2f}" if pt else "-"
-        t.add_row(Text(m), f"L{args['levels'].get(m, 1)}", f"{ps:.2f}", f"{pt:.2f}", ratio)
+    tau = args.get("tau_mastery", 0.9)
+    t = Table(title=f"this step (gate: P_S/P_T ≥ {tau:g} on each skill)", title_justify="left")
+    for col in ("skill", "P_S/P_T", "probes", "sample probe"):
+        t.add_column(col, justify="right" if col in ("P_S/P_T", "probes") else "left")
+    for row in args.get("skills", []):
+        ratio = f"{row['ratio']:.2f}" if row.get("ratio") is not None else "-"
+        t.add_row(Text(row["skill"]), ratio, str(row["probes"]), Text(row.get("sample", "")))
     return t
 
 
@@ -68,12 +70,6 @@ def pending_view(step: Pending) -> Group:
     ]
     if args.get("renderings"):
         parts.append(_renderings(args["renderings"]))
-    samples = Table(title="samples", title_justify="left", show_lines=True)
-    for col in ("module", "level", "prompt"):
-        samples.add_column(col)
-    for s in args.get("samples", []):
-        samples.add_row(Text(s["module"]), f"L{s['level']}", Text(s["prompt"]))
-    parts.append(samples)
     parts.append(
         Text("answer with --approve, --reject 'FEEDBACK' or --edit PLAN.yaml (--json: raw payload)")
     )

@@ -27,7 +27,7 @@ from ioa_agent.pedagogy.organizer import replay_count
 from ioa_agent.run import Run, derive_seed
 
 
-def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> list[Item]:
+def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> tuple[list[Item], int]:
     """About `n` fresh questions of `modules`, none a probe, spread over (module, level)
     cells in proportion to the starting student's success rate there on its last
     assessment (evenly when it was right nowhere), so many can be verified."""
@@ -55,13 +55,16 @@ def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> list[Item]:
         else:
             drawn += run.teacher.write_items(specs[m], lv, k, seed)
     probes = [p.prompt for p in run.store.items("probe")]
-    kept, _ = filter_items([(it, it.answer) for it in drawn], probes, lambda a, g: a == g)
+    kept, dropped = filter_items(
+        [(it, it.answer) for it in drawn], probes, lambda a, g: a == g, key=run.scorer.content_key
+    )
     random.Random(derive_seed(run.config.seed, "self", rnd)).shuffle(kept)
-    return kept[:n]
+    return kept[:n], sum(reason == "probe_leak" for _, reason in dropped)
 
 
-def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> list[Item]:
-    """The starting student's verified answers on `outside` modules, at the configured share.
+def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> tuple[list[Item], int]:
+    """The starting student's verified answers on `outside` modules, at the configured
+    share, and how many drawn questions the probe filter dropped.
 
     `n_new` is the count of the round's new items; the share is taken of new plus self
     rows, as replay's is (`organizer.replay_count`).
@@ -69,10 +72,10 @@ def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> list[
     cfg = run.config.adapter
     want = replay_count(n_new, cfg.self_replay)
     if want == 0 or not outside:
-        return []
+        return [], 0
     from ioa_agent.assessment import student_outputs
 
-    asked = questions(run, outside, cfg.self_replay_questions, rnd)
+    asked, leaked = questions(run, outside, cfg.self_replay_questions, rnd)
     with progress_bar(f"self-replay answers (round {rnd})", len(asked)) as advance:
         outputs = student_outputs(run, rnd - 1, [q.prompt for q in asked], advance)
     verdicts = run.scorer.check_outputs(asked, outputs)
@@ -82,7 +85,7 @@ def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> list[
         for q, out, (_, ok), done in zip(asked, outputs, verdicts, ended, strict=True)
         if ok and done and out.strip()
     ]
-    return own[:want]
+    return own[:want], leaked
 
 
 def finished(run: Run, outputs: Sequence[str]) -> list[bool]:

@@ -20,16 +20,17 @@ Decision = Literal["organize", "adapt", "review", "diagnose", "end"]
 """Where the graph goes next; set by assess and review, read by the routers."""
 
 
-class Stage(TypedDict):
-    modules: list[str]
+class Stage(TypedDict, total=False):
+    skills: list[str]  # skill ids `category/name@level` (pedagogy.skills)
     bridge: bool
+    again: bool  # skills that passed the gate, fell below it, and are taught again
 
 
 class Curriculum(TypedDict):
     cycle: int
     stages: list[Stage]
     stage: int
-    levels: dict[str, int]
+    passed: list[str]  # skills that passed the gate this cycle (re-checked every round)
 
 
 class Artifact(TypedDict):

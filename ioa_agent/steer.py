@@ -75,7 +75,11 @@ def make_decision(
     if action == "edit":
         if isinstance(plan, str):
             plan = parse_plan_text(plan)
-        validate_plan(plan, {m.id: m.levels for m in modules}, step.values["diagnosis"]["edges"])
+        from ioa_agent.nodes.organize import run_skill_edges
+
+        cur = step.values["curriculum"]
+        edges = run_skill_edges(run, step.values)
+        validate_plan(plan, {m.id: m.levels for m in modules}, edges, cur.get("passed", []))
         return {"type": "edit", "edited_action": {"name": ACTION, "args": {"plan": plan}}}
     raise PlanError(f"unknown review action {action!r}: approve, reject or edit")
 

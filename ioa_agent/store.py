@@ -103,6 +103,7 @@ class RunStore:
                 },
                 pk="seq",
             )
+            db["teacher_calls"].create_index(["key"])
             db["teacher_hits"].create({"node": str, "hits": int}, pk="node")
             db["events"].create(
                 {"key": str, "node": str, "kind": str, "payload": str, "created": float},
@@ -195,6 +196,20 @@ class RunStore:
             "select response, error from teacher_cache where key = ?", [key]
         ).fetchone()
         return None if row is None else (json.loads(row[0]), row[1])
+
+    def call_tokens(self, keys: list[str]) -> int:
+        """Tokens (in + out) the calls of `keys` cost when they were made."""
+        total = 0
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            row = self.db.execute(
+                "select coalesce(sum(tokens_in + tokens_out), 0) from teacher_calls"
+                f" where key in ({marks})",
+                chunk,
+            ).fetchone()
+            total += int(row[0])
+        return total
 
     def cache_put(self, key: str, task: str, request: Any, call: TeacherCall) -> None:
         """Store one real teacher call and its answer (or its failure), committed at once."""

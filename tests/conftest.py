@@ -42,7 +42,8 @@ def tiny_config(model: Path, **over: Any) -> dict[str, Any]:
         "organizer": {"max_remedial": 1, "on_escalation": "move_on"},
         "adapter": {"seeds_per_module": 1, "j": 3},
         "train": {"steps_per_round": 2, "batch_size": 4, "max_length": 96, "learning_rate": 1e-3},
-        "assess": {"batch_size": 64, "max_new_tokens": 12},
+        # every probe every round: the loop tests compare whole rounds
+        "assess": {"batch_size": 64, "max_new_tokens": 12, "scope": "all"},
     }
     return merge(base, over)
 

@@ -11,6 +11,7 @@ from ioa_agent.pedagogy.adapter import (
     choose_strategies,
     filter_items,
     ngrams,
+    normalized_question,
     similarity,
     tokens,
 )
@@ -118,7 +119,11 @@ def _brute_force(candidates, probes, dup_t, leak_t):
             rejected.append((item, "unverified"))
         elif any(similarity(item.prompt, k.prompt) >= dup_t for k in kept):
             rejected.append((item, "duplicate"))
-        elif any(similarity(item.prompt, p) >= leak_t for p in probes):
+        elif any(
+            normalized_question(item.prompt) == normalized_question(p)
+            or similarity(item.prompt, p) >= leak_t
+            for p in probes
+        ):
             rejected.append((item, "probe_leak"))
         else:
             kept.append(item)
@@ -157,3 +162,30 @@ def test_filter_items_agrees_with_brute_force_on_templated_problems():
     assert got == _brute_force(candidates, probes, 0.9, 0.8)
     kept, rejected = got
     assert kept and {"duplicate", "probe_leak"} <= {reason for _, reason in rejected}
+
+
+def test_the_arithmetic_content_key_catches_a_probe_in_other_words():
+    from ioa_agent.domains.scorers import Scorer
+
+    key = Scorer("arithmetic").content_key
+    probe, same, other = "What is 11 + 7?", "Compute 11 + 7.", "Compute 11 + 8."
+    assert similarity(same, probe) < 0.8  # the n-gram filter alone lets it through
+    item, twin = _item(same), _item(other)
+    kept, rejected = filter_items([(item, "7"), (twin, "7")], [probe], _match, key=key)
+    assert rejected == [(item, "probe_leak")] and kept == [twin]
+    # seed data: the question with numbers and spaces written one way
+    assert Scorer("math").content_key("Add 1,000 and 2.50 ?") == "add 1000 and 2.5"
+
+
+def test_arithmetic_training_items_never_take_a_probes_operands():
+    from ioa_agent.domains import arithmetic
+
+    for module in arithmetic.MODULE_IDS:
+        probes = arithmetic.write_items(module, 1, 16, seed=0, probes=True)
+        keys = {arithmetic.content_key(p.prompt) for p in probes}
+        assert all(arithmetic.held_out(k) for k in keys)
+        train = arithmetic.write_items(module, 1, 60, seed=1)
+        train += arithmetic.synthesize(train[0], 1, 60, seed=2)
+        train += [arithmetic.rewrite(t, ["cognitive_load"], "standard") for t in train[:30]]
+        train_keys = {arithmetic.content_key(t.prompt) for t in train if t.answer}
+        assert not keys & train_keys, module

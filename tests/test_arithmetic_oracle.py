@@ -130,6 +130,7 @@ def written(x: Fraction) -> str:
 def _generated(module: str, level: int) -> list[Item]:
     items = [i for seed in SEEDS for i in arithmetic.write_items(module, level, 60, seed=seed)]
     items += arithmetic.synthesize(items[0], level, 10, seed=5)
+    items += arithmetic.write_items(module, level, 16, seed=0, probes=True)  # the probes' share
     for item in items[:REWRITES_PER_CASE]:
         for strategies in STRATEGY_SETS:
             for variant in VARIANTS:

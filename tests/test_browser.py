@@ -1,10 +1,13 @@
 """`ioa serve` in a real browser: headless Chromium (Debian's chromium-headless-shell)
 driven by pytest-playwright, against a live server and real tiny runs.
 
-Reject a step with "split", see it re-planned, approve it and see the run reach
-adapt; untrusted item text is shown as text and runs nothing; an edit naming an
-unknown module shows the error and keeps the text; without the token on a
-non-local server every page is refused. Skipped (with the reason) where the
+The server runs as `ioa serve` does, with a token on its loopback bind: the first
+visit with `?token=` leaves an HttpOnly, SameSite=Strict cookie for that port and a
+clean address, without it every page is refused. Signed in that way, reject a step
+with "split", see it re-planned, approve it and see the run reach adapt (the forms'
+CSRF token through the Guard); untrusted item text (`<script>`, `<img onerror>`,
+`javascript:` links) is shown as text and runs nothing; an edit naming an unknown
+module shows the error and keeps the text. Skipped (with the reason) where the
 browser or playwright is missing; `.ci/run` installs both.
 """
 
@@ -29,6 +32,7 @@ from ioa_agent.serve import workers
 from ioa_agent.serve.app import create_app
 
 CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+TOKEN = "browser-token-0123456789"
 # the README's picture of the pending-step page, rewritten only when asked
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "serve-pending.png"
 UPDATE_SCREENSHOT = bool(os.environ.get("IOA_UPDATE_SCREENSHOT"))
@@ -103,18 +107,22 @@ def wait_until(page, ok, timeout: float = 120) -> None:
 
 
 @pytest.fixture
-def url(runs: Path) -> Iterator[str]:
-    yield from live(runs)
+def url(runs: Path, page) -> Iterator[str]:
+    """A live server with a token, and the page signed in (the token exchanged)."""
+    for base in live(runs, token=TOKEN):
+        page.goto(f"{base}/?token={TOKEN}")
+        assert page.url == base + "/"
+        yield base
 
 
 def test_reject_split_then_approve_reaches_adapt(page, url: str, runs: Path) -> None:
     run = find_run(runs, "paused")
     # from the terminal first: drop the single-module stage, so the head has several
     first = snapshot(run).interrupt["action_requests"][0]["args"]["stages"]
-    skip = first[0]["modules"][0]
+    skip = first[0]["skills"][0].rsplit("@", 1)[0]
     assert main(["review", "paused", "--runs", str(runs), "--reject", f"skip {skip}"]) == 0
     first = snapshot(run).interrupt["action_requests"][0]["args"]["stages"]
-    head = first[0]["modules"]
+    head = first[0]["skills"]
     assert len(head) > 1
     page.goto(url + "/")
     page.click("a[href='/runs/paused']")
@@ -151,22 +159,26 @@ def test_reject_split_then_approve_reaches_adapt(page, url: str, runs: Path) -> 
 
 
 def test_untrusted_item_text_is_shown_as_text(page, url: str, runs: Path) -> None:
-    evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2"> '
+    evil = (
+        '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
+        '<a href="javascript:window.pwned=3" id="evil">x</a> '
+    )
     poison_samples(runs / "paused", evil)
     assert main(["review", "paused", "--runs", str(runs), "--reject", "harder"]) == 0
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(url + "/runs/paused/review")
-    sample = page.inner_text("#samples tbody tr td.sample")
+    sample = page.inner_text("#scores tbody tr td.sample")
     assert sample.startswith(evil.strip())
     assert page.evaluate("window.pwned") is None
-    assert page.locator("#samples img").count() == 0 and page.locator("main script").count() == 0
+    assert page.locator("#scores img").count() == 0 and page.locator("main script").count() == 0
+    assert page.locator("#evil").count() == 0 and page.locator("a[href^='javascript']").count() == 0
     assert dialogs == []
 
 
 def test_bad_edit_shows_error_and_keeps_text(page, url: str, runs: Path) -> None:
     before = snapshot(find_run(runs, "paused")).checkpoint
-    typed = yaml.safe_dump({"stages": [{"modules": ["arithmetic/nope"]}]})
+    typed = yaml.safe_dump({"stages": [{"skills": ["arithmetic/nope@1"]}]})
     page.goto(url + "/runs/paused/review")
     page.fill("#plan", typed)
     page.click("#edit")
@@ -176,13 +188,24 @@ def test_bad_edit_shows_error_and_keeps_text(page, url: str, runs: Path) -> None
 
 
 def test_token_required_on_every_page(page, runs: Path) -> None:
-    for base in live(runs, token="tok-123456", local=False):
+    for base in live(runs, token=TOKEN):  # loopback, as `ioa serve` binds by default
         for path in ("/", "/runs/paused", "/runs/paused/review", "/start", "/static/htmx.min.js"):
             resp = page.goto(base + path)
             assert resp is not None and resp.status == 403, path
             assert "token required" in page.content()
-        page.goto(base + "/runs/paused?token=tok-123456")
+        resp = page.goto(base + "/runs/paused?token=wrong-token-0123456789")
+        assert resp is not None and resp.status == 403
+        page.goto(f"{base}/runs/paused?token={TOKEN}")
         assert page.url == base + "/runs/paused"  # the token left the address bar
         assert page.inner_text("#state") == "waiting for review"
+        (cookie,) = page.context.cookies()
+        port = base.rsplit(":", 1)[1]
+        assert cookie["name"] == f"ioa_token_{port}" and cookie["value"] == TOKEN
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
+        assert page.evaluate("document.cookie") == ""  # scripts cannot read it
         page.goto(base + "/")
         assert "paused" in page.inner_text("#runs")
+        page.click("a[href='/start']")  # a form from the page passes the Guard's CSRF check
+        page.fill("#config", "/etc/passwd.yaml")
+        page.click("#start")
+        assert "is not a .yaml file" in page.inner_text("#form-error")

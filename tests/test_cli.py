@@ -37,9 +37,10 @@ def test_review_pauses_and_is_answered(
     # showing the pending step changes nothing: a table, or the raw payload with --json
     assert main(["review", "r", "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    head_module = first[0]["modules"][0]
-    assert "stages" in out and "◀ this step" in out and head_module in out
-    assert args["samples"][0]["prompt"].split()[0] in out
+    head_skill = first[0]["skills"][0]
+    assert "stages" in out and "◀ this step" in out and head_skill in out
+    assert args["skills"][0]["skill"] == head_skill and args["skills"][0]["probes"] == 2
+    assert args["skills"][0]["sample"].split()[0] in out
     assert main(["review", "r", "--runs", str(tmp_path), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert (
@@ -49,7 +50,7 @@ def test_review_pauses_and_is_answered(
 
     # a bad edit is refused, and the run is untouched
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump({"stages": [{"modules": ["arithmetic/nope"]}]}))
+    bad.write_text(yaml.safe_dump({"stages": [{"skills": ["arithmetic/nope@1"]}]}))
     assert main(["review", "r", "--runs", str(tmp_path), "--edit", str(bad)]) == 2
     assert "unknown module" in capsys.readouterr().err
     assert main(["review", "r", "--runs", str(tmp_path), "--reject", "make it fun"]) == 2
@@ -58,18 +59,18 @@ def test_review_pauses_and_is_answered(
     # reject with feedback: the organizer re-plans and asks again
     assert main(["review", "r", "--runs", str(tmp_path), "--reject", "split"]) == 0
     again = snapshot(run).interrupt["action_requests"][0]["args"]
-    head = first[0]["modules"]
-    assert again["stages"][0]["modules"] == head[:1]
+    head = first[0]["skills"]
+    assert again["stages"][0]["skills"] == head[:1]
     assert len(again["stages"]) == len(first) + len(head) - 1
 
-    # an edited plan is validated and taught
-    module = again["stages"][0]["modules"][0]
+    # an edited plan is validated and taught (a skill it leaves out does not block)
+    module = again["stages"][0]["skills"][0].rsplit("@", 1)[0]
     plan = tmp_path / "plan.yaml"
-    plan.write_text(yaml.safe_dump({"stages": [{"modules": [module]}], "levels": {module: 2}}))
+    plan.write_text(yaml.safe_dump({"stages": [{"skills": [f"{module}@2"]}]}))
     assert main(["review", "r", "--runs", str(tmp_path), "--edit", str(plan)]) == 0
     snap = snapshot(run)
     assert snap.done
-    assert snap.values["curriculum"]["levels"][module] == 2
+    assert snap.values["curriculum"]["stages"][-1]["skills"] == [f"{module}@2"]
     kinds = [e["payload"]["answer"]["action"] for e in run.store.events("review")]
     assert kinds == ["reject", "edit"]
     data = (tmp_path / "r" / "rounds" / "0001" / "train.jsonl").read_text()

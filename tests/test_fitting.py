@@ -115,7 +115,7 @@ def test_self_replay_keeps_verified_answers_outside_the_stage(
     monkeypatch.setattr(assessment, "student_outputs", answers)
     stage = ["arithmetic/addition"]
     outside = [m.id for m in run.store.modules() if m.id not in stage]
-    own = own_answers(run, 2, outside, n_new=20)
+    own, leaked = own_answers(run, 2, outside, n_new=20)
     assert asked and asked[0][0] == 1  # the round's starting student
     assert len(own) == 20  # share 0.5 of new + self rows
     assert all(it.rendering == SELF for it in own)
@@ -124,7 +124,7 @@ def test_self_replay_keeps_verified_answers_outside_the_stage(
     assert all(answers_match(extract_answer(it.rationale), it.answer) for it in own)
     assert all(it.completion() == it.rationale for it in own)
     # with nothing outside the stage, or no share, nothing is asked
-    assert own_answers(run, 2, [], n_new=20) == []
+    assert own_answers(run, 2, [], n_new=20) == ([], 0)
 
 
 def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path
         ],
     )
     outside = [m.id for m in run.store.modules() if m.id != "arithmetic/addition"]
-    asked = questions(run, outside, 12, rnd=2)
+    asked, _ = questions(run, outside, 12, rnd=2)
     assert len(asked) == 12
     assert {(q.module, q.level) for q in asked} == {right}
     assert not {q.prompt for q in asked} & {p.prompt for p in probes}

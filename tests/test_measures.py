@@ -90,3 +90,18 @@ def test_format_leak_on_hand_written_outputs() -> None:
     assert format_leak(outputs, taught) == pytest.approx(1 / 4)
     assert format_leak([], taught) == 0.0
     assert skeleton("Step 2: 4+9=13") == ("step", "0", ":", "0", "+", "0", "=", "0")
+
+
+def test_seed_bootstrap_widens_with_run_to_run_variance() -> None:
+    from ioa_agent.pedagogy.measures import paired_change, seed_bootstrap
+
+    same = [([0] * 32, [1] * 16 + [0] * 16)] * 3  # +0.5 in every run
+    spread = [([0] * 32, [1] * 32), ([0] * 32, [1] * 16 + [0] * 16), ([0] * 32, [0] * 32)]
+    tight, wide = seed_bootstrap(same), seed_bootstrap(spread)
+    assert tight["diff"] == wide["diff"] == 0.5 and tight["seeds"] == 3 and tight["n"] == 96
+    # pooling 96 pairs as if one run hides the spread between runs
+    pooled = paired_change([0] * 96, [1] * 48 + [0] * 48)
+    assert wide["hi"] - wide["lo"] > 2 * (tight["hi"] - tight["lo"])
+    assert wide["hi"] - wide["lo"] > pooled["hi"] - pooled["lo"]
+    assert wide["lo"] < 0.2 and wide["hi"] > 0.8
+    assert seed_bootstrap([([1, 0], [1, 0])])["lo"] == 0.0

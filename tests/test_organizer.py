@@ -9,12 +9,11 @@ import pytest
 from ioa_agent.pedagogy.organizer import (
     apply_zpd,
     decide_after_assess,
-    mastery_gate,
     pick_replay,
+    plan_round,
     replay_count,
-    teaching_level,
     topological_stages,
-    weak_modules,
+    weak,
 )
 
 EDGES = {("a", "b"): 1.0, ("b", "c"): 0.5, ("x", "d"): 0.9, ("a", "d"): 0.4}
@@ -47,10 +46,10 @@ def test_zpd_split_and_bridge():
     # [b] 0.7 >= 0.68 ok; [d] 0.6 >= 0.85*0.7 = 0.595 ok
     # [c] 0.4 < 0.85*0.6 = 0.51 and cannot split -> bridge
     assert apply_zpd([["a"], ["b", "c", "d"]], p_s) == [
-        {"modules": ["a"], "bridge": False},
-        {"modules": ["b"], "bridge": False},
-        {"modules": ["d"], "bridge": False},
-        {"modules": ["c"], "bridge": True},
+        {"skills": ["a"], "bridge": False},
+        {"skills": ["b"], "bridge": False},
+        {"skills": ["d"], "bridge": False},
+        {"skills": ["c"], "bridge": True},
     ]
 
 
@@ -58,9 +57,9 @@ def test_zpd_within_reach_is_unchanged():
     # [a] 0.5 -> needs >= 0.425; [b, c] mean (0.5 + 0.4)/2 = 0.45 ok; [d] 0.4 >= 0.3825 ok
     p_s = {"a": 0.5, "b": 0.5, "c": 0.4, "d": 0.4}
     assert apply_zpd([["a"], ["c", "b"], ["d"]], p_s) == [
-        {"modules": ["a"], "bridge": False},
-        {"modules": ["b", "c"], "bridge": False},
-        {"modules": ["d"], "bridge": False},
+        {"skills": ["a"], "bridge": False},
+        {"skills": ["b", "c"], "bridge": False},
+        {"skills": ["d"], "bridge": False},
     ]
     # a larger tau_zpd tolerates a larger drop: 0.2 >= (1 - 0.7)*0.5 = 0.15
     assert apply_zpd([["a"], ["z"]], {"a": 0.5, "z": 0.2}, tau_zpd=0.7)[1]["bridge"] is False
@@ -69,8 +68,8 @@ def test_zpd_within_reach_is_unchanged():
 
 def test_zpd_current_mean_zero_passes_anything():
     assert apply_zpd([["a"], ["b", "c"]], {"a": 0.0, "b": 0.0, "c": 0.0}) == [
-        {"modules": ["a"], "bridge": False},
-        {"modules": ["b", "c"], "bridge": False},
+        {"skills": ["a"], "bridge": False},
+        {"skills": ["b", "c"], "bridge": False},
     ]
     assert apply_zpd([], {}) == []
 
@@ -81,43 +80,16 @@ def test_zpd_odd_split_puts_the_extra_module_in_the_easier_half():
     # [p, q] 0.9 >= 0.85 ok; [r] 0 < 0.765 -> bridge
     got = apply_zpd([["a"], ["r", "q", "p"]], {"a": 1.0, "p": 0.9, "q": 0.9, "r": 0.0})
     assert got == [
-        {"modules": ["a"], "bridge": False},
-        {"modules": ["p", "q"], "bridge": False},
-        {"modules": ["r"], "bridge": True},
+        {"skills": ["a"], "bridge": False},
+        {"skills": ["p", "q"], "bridge": False},
+        {"skills": ["r"], "bridge": True},
     ]
 
 
-def test_teaching_level():
-    # lowest level with ratio < 0.9 is 2
-    assert teaching_level({1: 0.95, 2: 0.5, 3: 0.2}, 3) == 2
-    # all mastered -> the top level
-    assert teaching_level({1: 0.95, 2: 0.91, 3: 0.9}, 3) == 3
-    # a missing level counts as unmastered
-    assert teaching_level({1: 0.95}, 3) == 2
-    assert teaching_level({}, 3) == 1
-    assert teaching_level({1: 0.5}, 1) == 1
-
-
-def test_teaching_level_rises_one_notch_above_what_is_mastered():
-    # levels 1 and 2 measured mastered (2 without being taught): 3 is next, not 2
-    assert teaching_level({1: 0.95, 2: 0.95, 3: 0.1, 4: 0.0}, 4) == 3
-    # never past an unmastered level, even when a higher one happens to be mastered
-    assert teaching_level({1: 0.95, 2: 0.5, 3: 0.95, 4: 0.95}, 4) == 2
-    # a forgotten lower level is taught again first
-    assert teaching_level({1: 0.5, 2: 0.95}, 4) == 1
-    with pytest.raises(ValueError):
-        teaching_level({}, 0)
-
-
-def test_mastery_gate_and_weak_modules():
-    ratios = {"a": 0.9, "b": 0.95, "c": 0.89}
-    assert mastery_gate(["a", "b"], ratios) is True  # min 0.9 >= 0.9
-    assert mastery_gate(["a", "b", "c"], ratios) is False  # min 0.89
-    assert mastery_gate(["a", "c"], ratios, tau_mastery=0.8) is True
-    assert mastery_gate([], ratios) is True
-    assert mastery_gate(["zz"], ratios) is False  # missing counts as 0
-    assert weak_modules(["c", "b", "a", "zz"], ratios) == ["c", "zz"]
-    assert weak_modules(["a", "b"], ratios) == []
+def test_weak_skills():
+    ratios = {"a@1": 0.95, "b@1": 0.9, "c@1": 0.89}
+    assert weak(["c@1", "b@1", "a@1", "zz@1"], ratios) == ["c@1", "zz@1"]  # missing: 0
+    assert weak(["a@1", "b@1"], ratios) == []
 
 
 BASE = dict(
@@ -184,20 +156,15 @@ def test_pick_replay_is_deterministic():
 
 
 def test_plan_round_first_round_with_bridge() -> None:
-    from ioa_agent.pedagogy.organizer import plan_round
-
-    plan = plan_round(["b", "a"], {"a": 2, "b": 1, "p": 3}, {}, remedial=False, bridge_from=["p"])
-    assert plan == [("b", 1, "standard"), ("a", 2, "standard"), ("p", 3, "bridging")]
+    plan = plan_round(["b/y@1", "a/x@2"], {}, remedial=False, bridge_from=["p/z@3"])
+    assert plan == [("a/x", 2, "standard"), ("b/y", 1, "standard"), ("p/z", 3, "bridging")]
 
 
-def test_plan_round_remedial_never_drops_below_the_teaching_level() -> None:
-    from ioa_agent.pedagogy.organizer import plan_round
-
-    levels = {"a": 1, "b": 3, "c": 2}
-    ratios = {"a": 0.2, "b": 0.5, "c": 0.95}  # c is mastered: not in the remedial round
-    plan = plan_round(["a", "b", "c"], levels, ratios, remedial=True)
-    # a at level 1 gets the simpler remedial variant; b's level 2 is mastered, so b
-    # stays at level 3 with standard items
-    assert plan == [("a", 1, "remedial"), ("b", 3, "standard")]
-    # nothing weak: every module gets the round
-    assert plan_round(["c"], levels, ratios, remedial=True) == [("c", 2, "standard")]
+def test_plan_round_remedial_teaches_only_the_weak_skills() -> None:
+    ratios = {"a/x@1": 0.2, "b/y@3": 0.5, "c/z@2": 0.95}  # c/z@2 passed: not retaught
+    plan = plan_round(["a/x@1", "b/y@3", "c/z@2"], ratios, remedial=True)
+    # level 1 gets the simpler remedial variant; above it the level below was a
+    # prerequisite taught first, so the round stays at the skill's level
+    assert plan == [("a/x", 1, "remedial"), ("b/y", 3, "standard")]
+    # nothing weak: every skill gets the round
+    assert plan_round(["c/z@2"], ratios, remedial=True) == [("c/z", 2, "standard")]

@@ -4,7 +4,9 @@ A tiny real run paused at review, a finished one and one that failed (its studen
 model vanished before training): the pages show what the runs hold, the pending
 step's forms validate like `ioa review`, an answer resumes the run in a background
 process holding the run's lock, stale and concurrent answers are refused, and the
-access rules (token, Host, CSRF, run ids, escaping) hold.
+access rules (token, Host, CSRF, run ids, escaping) hold. The Guard's own rules
+are in test_serve_guard.py, what a started run may do in test_serve_policy.py, and
+watching without blocking in test_serve_watch.py.
 """
 
 from __future__ import annotations
@@ -18,25 +20,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from serve_runs import copy_run, make_finished, make_paused, poison_samples, wait_free
-from starlette.testclient import TestClient
+from serve_runs import built_runs, client, copy_run, poison_samples, wait_free
 
 from ioa_agent.cli import main
 from ioa_agent.run import find_run
 from ioa_agent.runner import snapshot
 from ioa_agent.serve import workers
-from ioa_agent.serve.app import create_app
-
-LOCAL = "http://127.0.0.1:8765"
 
 
 @pytest.fixture(scope="module")
 def built(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("built")
-    return {
-        "paused": make_paused(root, tiny_model),
-        "finished": make_finished(root, tiny_model),
-    }
+    return built_runs(tiny_model, tmp_path_factory)
 
 
 @pytest.fixture
@@ -47,10 +41,6 @@ def runs(built: dict[str, Path], tmp_path: Path) -> Path:
     copy_run(built["finished"], root, "finished")
     yield root
     workers.stop_all()
-
-
-def client(root: Path, **kw) -> TestClient:
-    return TestClient(create_app(root, **kw), base_url=LOCAL, follow_redirects=False)
 
 
 def form_of(html: str) -> dict[str, str]:
@@ -101,17 +91,17 @@ def test_pending_step_forms_validate_and_keep_text(runs: Path) -> None:
     args = before.interrupt["action_requests"][0]["args"]
     page = c.get("/runs/paused/review")
     assert page.status_code == 200
-    for s in args["samples"]:
-        assert s["prompt"].split()[0] in page.text
+    for s in args["skills"]:
+        assert s["skill"] in page.text and s["sample"].split()[0] in page.text
     assert "◀ this step" in page.text and 'id="approve"' in page.text
     f = form_of(page.text)
     assert f["checkpoint"] == before.checkpoint
 
-    bad = "stages:\n- modules: [arithmetic/nope]\n"
+    bad = "stages:\n- skills: [arithmetic/nope@1]\n"
     r = c.post("/runs/paused/review", data={**f, "action": "edit", "plan": bad})
     assert r.status_code == 400
     assert "unknown module" in r.text and "arithmetic/nope" in r.text
-    assert re.search(r'<textarea name="plan"[^>]*>stages:\n- modules: \[arithmetic/nope\]', r.text)
+    assert re.search(r'<textarea name="plan"[^>]*>stages:\n- skills: \[arithmetic/nope@1\]', r.text)
     r = c.post("/runs/paused/review", data={**f, "action": "reject", "feedback": "make it fun"})
     assert r.status_code == 400 and "not understood" in r.text and "make it fun" in r.text
     r = c.post("/runs/paused/review", data={**f, "csrf": "forged", "action": "approve"})
@@ -129,21 +119,21 @@ def test_pending_step_forms_validate_and_keep_text(runs: Path) -> None:
     wait_free(run.dir)
     again = snapshot(run)
     assert again.checkpoint != before.checkpoint
-    head = args["stages"][0]["modules"]
+    head = args["stages"][0]["skills"]
     new_args = again.interrupt["action_requests"][0]["args"]
-    assert new_args["stages"][0]["modules"] == head[:1]
+    assert new_args["stages"][0]["skills"] == head[:1]
     r3 = c.post("/runs/paused/review", data={**f, "action": "approve"})
     assert r3.status_code == 409 and "already answered" in r3.text
 
     # an edited plan (YAML) goes through and is taught
-    module = new_args["stages"][0]["modules"][0]
+    module = new_args["stages"][0]["skills"][0].rsplit("@", 1)[0]
     f = form_of(c.get("/runs/paused/review").text)
-    plan = yaml.safe_dump({"stages": [{"modules": [module]}], "levels": {module: 2}})
+    plan = yaml.safe_dump({"stages": [{"skills": [f"{module}@2"]}]})
     r = c.post("/runs/paused/review", data={**f, "action": "edit", "plan": plan})
     assert r.status_code == 303
     wait_free(run.dir)
     done = snapshot(run)
-    assert done.done and done.values["curriculum"]["levels"][module] == 2
+    assert done.done and done.values["curriculum"]["stages"][-1]["skills"] == [f"{module}@2"]
     kinds = [e["payload"]["answer"]["action"] for e in run.store.events("review")]
     assert kinds == ["reject", "edit"]
     log = (runs / ".serve-logs" / "paused.log").read_text()
@@ -233,15 +223,19 @@ def test_failed_run_shows_its_error_and_resumes(runs: Path, tmp_path: Path) -> N
 def test_start_page_validates_and_starts(runs: Path, tmp_path: Path) -> None:
     c = client(runs)
     csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/start").text).group(1)
-    r = c.post("/start", data={"csrf": csrf, "config": str(tmp_path / "none.yaml")})
+    r = c.post("/start", data={"csrf": csrf, "config": str(runs / "none.yaml")})
     assert r.status_code == 400 and "is not a .yaml file" in r.text
-    bad = tmp_path / "bad.yaml"
+    bad = runs / "bad.yaml"  # the runs folder is one the page may start runs from
     bad.write_text("organizer:\n  tau_mastery: 2\n")
     r = c.post("/start", data={"csrf": csrf, "config": str(bad), "name": "x"})
     assert r.status_code == 400 and "organizer.tau_mastery" in r.text
     cfg = yaml.safe_load((runs / "paused" / "config.yaml").read_text())
-    good = tmp_path / "good.yaml"
+    good = runs / "good.yaml"
     good.write_text(yaml.safe_dump(cfg))
+    outside = tmp_path / "good.yaml"
+    outside.write_text(yaml.safe_dump(cfg))
+    r = c.post("/start", data={"csrf": csrf, "config": str(outside), "name": "fresh"})
+    assert r.status_code == 400 and "outside the folders" in r.text
     r = c.post("/start", data={"csrf": csrf, "config": str(good), "name": "../evil"})
     assert r.status_code == 400 and "not a run id" in r.text
     r = c.post("/start", data={"csrf": csrf, "config": str(good), "name": "fresh"})
@@ -260,6 +254,7 @@ def test_token_host_csrf_and_names(runs: Path) -> None:
     assert c.get("/", headers={"authorization": "Bearer s3cret-token"}).status_code == 200
     r = c.get("/runs/paused?token=s3cret-token")
     assert r.status_code == 303 and r.headers["location"] == "/runs/paused"
+    assert r.headers["set-cookie"].startswith("ioa_token_8765=s3cret-token;")
     assert "httponly" in r.headers["set-cookie"].lower()
     assert "samesite=strict" in r.headers["set-cookie"].lower()
     assert c.get("/runs/paused").status_code == 200  # the cookie now
@@ -292,7 +287,7 @@ def test_item_text_is_escaped(runs: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["review", "paused", "--runs", str(runs), "--reject", "harder"]) == 0
     capsys.readouterr()
     args = snapshot(run).interrupt["action_requests"][0]["args"]
-    assert args["samples"][0]["prompt"].startswith("<script>")
+    assert args["skills"][0]["sample"].startswith("<script>")
     page = client(runs).get("/runs/paused/review").text
     assert "<script>window.pwned" not in page and "<img src=x" not in page
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page
@@ -307,7 +302,8 @@ def test_renderings_shown_when_recorded(runs: Path) -> None:
     assert find_run(runs, "finished").store.events("renderings")
     assert 'id="renderings"' in c.get("/runs/finished").text
     run = find_run(runs, "paused")
-    module = snapshot(run).interrupt["action_requests"][0]["args"]["stages"][0]["modules"][0]
+    skill = snapshot(run).interrupt["action_requests"][0]["args"]["stages"][0]["skills"][0]
+    module = skill.rsplit("@", 1)[0]
     scores = {
         "plain": {"s_aq": 0.41, "s_a": 0.52, "ifd": 0.788, "n": 4},
         "<b>steps</b>": {"s_aq": 0.2, "s_a": 0.6, "ifd": 0.333, "n": 4},

@@ -57,9 +57,45 @@ MODULES: tuple[ModuleSpec, ...] = tuple(
     )
 )
 TEMPLATES: tuple[Template, ...] = NUMBER_TEMPLATES + STORY_TEMPLATES
+
+
+def _skill_edges() -> tuple[tuple[str, str], ...]:
+    """The domain's skill graph: which skill (module@level) each skill needs.
+
+    Levels chain within a module (pedagogy.skills adds those). Across modules, level n
+    needs level n of its module's prerequisites (2-digit products need addition with
+    carries, level 2 of both), except where the templates need less: adding fractions
+    over one denominator needs only 1-digit addition, unlike denominators need only the
+    1-digit times table and division, and percentages above level 1 need no more
+    fraction work than level 1's.
+    """
+    need: dict[str, dict[int, tuple[str, ...]]] = {
+        FRAC: {1: (ADD + "@1",), 2: (ADD + "@1", DIV + "@1"), 3: (MUL + "@1", DIV + "@1")},
+        PCT: {1: (MUL + "@1", FRAC + "@1")},
+    }
+    out: set[tuple[str, str]] = set()
+    for spec in MODULES:
+        for level in range(1, spec.levels + 1):
+            default = tuple(f"{p}@{level}" for p in spec.prerequisites)
+            if spec.id == FRAC:
+                pre = need[FRAC].get(level, need[FRAC][3])
+            elif spec.id == PCT:
+                pre = need[PCT].get(level, (f"{MUL}@{level}",))
+            else:
+                pre = default
+            out.update((p, f"{spec.id}@{level}") for p in pre)
+    return tuple(sorted(out))
+
+
+SKILL_EDGES: tuple[tuple[str, str], ...] = _skill_edges()
+"""(i, j): skill i is a prerequisite of skill j, across modules."""
 BY_NAME = {t.name: t for t in TEMPLATES}
 MODULE_IDS = tuple(m.id for m in MODULES)
 RENEW_TRIES = 40
+PROBE_SHARE = 0.25
+"""Share of each template's operand tuples set aside for probes and never trained on:
+a one-digit level has only ~50-100 tuples, so without it the training items would
+cover the probes' operands."""
 
 _BARE = re.compile(
     r"(?:what is|compute|calculate|find)?\s*(\d+)\s*([-+×x*÷])\s*(\d+)\s*[?.=]*", re.IGNORECASE
@@ -126,24 +162,48 @@ def _check_level(level: int) -> None:
         raise ValueError(f"level must be 1..{LEVELS}, got {level}")
 
 
+def operand_key(tpl: Template, fields: Fields) -> str:
+    """What a problem asks, without its words: the template (one skill of one module, so
+    every phrasing of `a + b` shares it) and the numbers, e.g. `add:a=11,b=7`."""
+    numbers = ",".join(f"{k}={v}" for k, v in sorted(fields.items()) if k not in WORD_FIELDS)
+    return f"{tpl.name}:{numbers}"
+
+
+def content_key(prompt: str) -> str | None:
+    """`operand_key` of a problem's text; None when the text matches no template."""
+    parsed = parse(prompt)
+    return operand_key(parsed[0], parsed[1]) if parsed else None
+
+
+def held_out(key: str) -> bool:
+    """Whether an operand tuple belongs to the probes' fixed share (`PROBE_SHARE` of all
+    tuples, by a hash): probes are drawn only from it, training items never."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < PROBE_SHARE
+
+
 def _distinct(
     module: str,
     level: int,
     n: int,
     draw: Callable[[], tuple[Template, Fields, str]],
     exclude: Sequence[str] = (),
+    probes: bool = False,
 ) -> list[Item]:
-    """`n` items with distinct prompts (and distinct numbers while that is easy)."""
+    """`n` items with distinct prompts (and distinct numbers while that is easy), their
+    operand tuples inside the probes' share when `probes`, outside it otherwise."""
     items: list[Item] = []
     prompts = {" ".join(p.split()) for p in exclude}
-    numbers: set[tuple[str, tuple[tuple[str, int | str], ...]]] = set()
+    numbers: set[str] = set()
     limit = 200 * n + 1000
     for attempt in range(limit):
         if len(items) == n:
             break
         tpl, fields, phrasing = draw()
         prompt = phrasing.format(**fields)
-        key = (tpl.name, tuple(sorted((k, v) for k, v in fields.items() if k not in WORD_FIELDS)))
+        key = operand_key(tpl, fields)
+        if held_out(key) != probes:
+            continue
         if prompt in prompts or (key in numbers and attempt < limit // 2):
             continue
         work = tpl.work(fields)
@@ -163,8 +223,9 @@ def _distinct(
     return items
 
 
-def write_items(module: str, level: int, n: int, seed: int) -> list[Item]:
-    """`n` new items of `module` at `level`, drawn over the templates of that level."""
+def write_items(module: str, level: int, n: int, seed: int, probes: bool = False) -> list[Item]:
+    """`n` new items of `module` at `level`, drawn over the templates of that level: from
+    the probes' share of operand tuples when `probes`, from the rest otherwise."""
     if module not in MODULE_IDS:
         raise ValueError(f"unknown arithmetic module {module!r}; known: {', '.join(MODULE_IDS)}")
     _check_level(level)
@@ -175,7 +236,7 @@ def write_items(module: str, level: int, n: int, seed: int) -> list[Item]:
         tpl = rng.choice(templates)
         return tpl, tpl.draw(rng, level), rng.choice(tpl.phrasings)
 
-    return _distinct(module, level, n, draw)
+    return _distinct(module, level, n, draw, probes=probes)
 
 
 def synthesize(seed_item: Item, level: int, n: int, seed: int) -> list[Item]:
@@ -204,19 +265,22 @@ def _renew(rng: random.Random, target: Template, level: int, old: Fields, smalle
     """New numbers for `target` at `level` (not the old ones), keeping the story's words.
 
     With `smaller`, the first draw whose largest number is below the old largest
-    number, else the draw with the smallest largest number.
+    number, else the draw with the smallest largest number. Never a probe's operands
+    (`held_out`).
     """
     words = {k: v for k, v in old.items() if k in WORD_FIELDS and k in target.fields}
     best: Fields | None = None
     for _ in range(RENEW_TRIES):
         fields = target.draw(rng, level) | words
-        if fields == old:
+        if fields == old or held_out(operand_key(target, fields)):
             continue
         if best is None or _size(fields) < _size(best):
             best = fields
         if not smaller or _size(best) < _size(old):
             break
-    return best if best is not None else target.draw(rng, level) | words
+    while best is None or held_out(operand_key(target, best)):
+        best = target.draw(rng, level) | words
+    return best
 
 
 def rewrite(item: Item, strategies: Sequence[str], variant: str) -> Item:
@@ -248,6 +312,8 @@ def rewrite(item: Item, strategies: Sequence[str], variant: str) -> Item:
         fields = _renew(rng, target, level, fields, smaller=lower)
     else:
         fields = target.draw(rng, level) | fields
+        if held_out(operand_key(target, fields)):
+            fields = _renew(rng, target, level, fields, smaller=False)
     if "simplification" in strategies:
         prompt = target.plain.format(**fields)
     elif not renew:
@@ -282,3 +348,9 @@ def render_item(item: Item) -> dict[str, str]:
     except (ArithmeticError, ValueError, KeyError):
         return {}
     return {r: render_short(work, r) for r in RENDERINGS}
+
+
+def declared_skill_edges(module_ids: Sequence[str]) -> list[tuple[str, str]] | None:
+    """The domain's skill graph when the run's modules are this domain's, else None
+    (a teacher-decomposed domain chains levels within modules, `pedagogy.skills`)."""
+    return list(SKILL_EDGES) if set(module_ids) == set(MODULE_IDS) else None

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from ioa_agent.domains import arithmetic
 from ioa_agent.items import Item
+from ioa_agent.pedagogy.adapter import normalized_question
 from ioa_agent.scoring import answers_match, extract_answer
 
 ScorerKind = Literal["arithmetic", "math", "code", "open"]
@@ -60,6 +62,15 @@ class Scorer:
         if self.kind == "open":
             return output.strip()
         return extract_answer(output) or ""
+
+    def content_key(self, prompt: str) -> str:
+        """What a question asks, for the probe filter: the operation and operands of an
+        arithmetic problem (any phrasing), else the normalized question."""
+        if self.kind == "arithmetic":
+            found = arithmetic.content_key(prompt)
+            if found is not None:
+                return found
+        return normalized_question(prompt)
 
     def check(self, items: list[Item], answers: list[str | None]) -> list[bool]:
         """Is each answer (already extracted) right for its item."""

@@ -28,12 +28,12 @@ from collections.abc import Callable
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.display import progress_bar
+from ioa_agent.display import console, progress_bar
 from ioa_agent.fitting import fit, fits
 from ioa_agent.items import Item, ModuleSpec, Strategy, Variant
 from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
-from ioa_agent.pedagogy.identifier import ratios
 from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
+from ioa_agent.pedagogy.skills import skill_ratios
 from ioa_agent.pedagogy.strategies import (
     flat_plan,
     from_failures,
@@ -49,8 +49,10 @@ from ioa_agent.self_replay import own_answers
 from ioa_agent.state import Context, State
 from ioa_agent.teacher.cached import BudgetSpent
 
-RESERVE = 0.3
-"""Share of a round's teacher tokens kept for rendering the items it wrote."""
+RENDER_ESTIMATE = 0.5
+"""Before a run has rendered anything: rendering an item costs about this share of
+writing it (measured on the built-in teacher: ~45%)."""
+PHASES = ("writing", "rendering", "self_replay")
 
 
 def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]]:
@@ -68,7 +70,9 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
             # with a budget, passes over the plan (fresh seeds each) fill the round's share
             budget = run.config.teacher.budget_tokens
             for rep, (module, level, variant) in plan_passes(plan, budget):
-                if out_of_budget():
+                if out_of_budget(len(candidates)):
+                    if rep == 0:
+                        skipped(run, rnd, "writing", f"stopped before {module}@{level}")
                     break
                 wanted = choose_strategies(gaps.get(module, 1.0), variant)
                 strategies = [s for s in wanted if s in cfg.strategies]
@@ -83,14 +87,15 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
                 # a teacher batch of seeds at a time, so the share is checked between them
                 width = run.config.teacher.max_concurrency
                 for first in range(0, len(seeds), width):
-                    if first and out_of_budget():
+                    if first and out_of_budget(len(candidates)):
+                        skipped(run, rnd, "writing", f"stopped within {module}@{level}")
                         break
                     chunk = seeds[first : first + width]
                     candidates += make_items(
                         run, chunk, level, rewrite, variant, rnd, advance, offset=first
                     )
-        except BudgetSpent:
-            pass  # keep what was made; the run records what it spent
+        except BudgetSpent:  # keep what was made; the run records what it spent
+            skipped(run, rnd, "writing", "stopped: the budget is spent")
     return candidates
 
 
@@ -148,37 +153,72 @@ def round_plan(run: Run, state: State, rnd: int) -> list[tuple[str, int, str]]:
     cur = state["curriculum"]
     stage = cur["stages"][cur["stage"]]
     if is_flat(run.config.strategy):
-        max_levels = {m.id: m.levels for m in run.store.modules()}
-        seed = derive_seed(run.config.seed, "plan", rnd)
-        return flat_plan(stage["modules"], max_levels, seed)
+        return flat_plan(stage["skills"], derive_seed(run.config.seed, "plan", rnd))
+    previous = cur["stages"][cur["stage"] - 1]["skills"] if cur["stage"] > 0 else []
     return plan_round(
-        stage["modules"],
-        cur["levels"],
-        ratios(state["p_s"], state["p_t"], stage["modules"]),
+        stage["skills"],
+        skill_ratios(state.get("level_ratios", {})),
         remedial=state.get("remedial", 0) > 0,
-        bridge_from=cur["stages"][cur["stage"] - 1]["modules"]
-        if stage["bridge"] and cur["stage"] > 0
-        else [],
+        bridge_from=previous if stage.get("bridge") else [],
         tau_mastery=run.config.organizer.tau_mastery,
     )
 
 
-def budget_guard(run: Run, rnd: int) -> Callable[[], bool]:
-    """A check that is true once this round's writing has spent its share of the budget.
+def phase_costs(run: Run) -> dict[str, float]:
+    """Teacher tokens per rendered item and per round of self-replay, as measured in
+    this run's earlier rounds (the adapt events); empty before the first round."""
+    events = [e["payload"] for e in run.store.events("data")]
+    rendered = sum(e.get("rendered", 0) for e in events)
+    tokens = {k: sum(e.get("tokens", {}).get(k, 0) for e in events) for k in PHASES}
+    out: dict[str, float] = {}
+    if rendered:
+        out["render_per_item"] = tokens["rendering"] / rendered
+    if events:
+        out["self_replay"] = tokens["self_replay"] / len(events)
+    return out
+
+
+def budget_guard(run: Run, rnd: int) -> Callable[[int], bool]:
+    """A check, given the count of items written so far, that is true once this round's
+    writing plus what rendering and self-replay will cost reaches its share.
 
     The share is an even split of what is left over the rounds left
-    (pedagogy.strategies.round_allowance), less `RESERVE` of it when the round's items
-    are then written in a rendering the student picks (fitting) and asked about in
-    self-replay, so those calls fit the share too; without a budget it is never true.
-    The hard limit is the teacher's own (`BudgetSpent`).
+    (pedagogy.strategies.round_allowance). When the round's items are then written in
+    the rendering the student picks (fitting) and asked about in self-replay, their
+    cost is reserved out of the share: tokens per rendered item times the items
+    written, plus a round of self-replay, as measured in this run's earlier rounds
+    (`phase_costs`); before any, rendering is estimated at `RENDER_ESTIMATE` of an
+    item's writing cost and self-replay at its questions times that cost over J.
+    Without a budget it is never true. The hard limit is the teacher's own
+    (`BudgetSpent`).
     """
     budget = run.config.teacher.budget_tokens
     start = run.teacher.spent_tokens()
     allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
     if allowance is None:
-        return lambda: False
-    allowance = int(allowance * (1 - RESERVE)) if fits(run.config) else allowance
-    return lambda: run.teacher.spent_tokens() - start >= allowance
+        return lambda made: False
+    measured = phase_costs(run) if fits(run.config) else {}
+    reserve = fits(run.config)
+    cfg = run.config.adapter
+
+    def spent(made: int) -> bool:
+        writing = run.teacher.spent_tokens() - start
+        if not reserve or made == 0:
+            return writing >= allowance
+        per_item = writing / made
+        render = measured.get("render_per_item", RENDER_ESTIMATE * per_item)
+        own = measured.get("self_replay", cfg.self_replay_questions * per_item / cfg.j)
+        return writing + render * made + own >= allowance
+
+    return spent
+
+
+def skipped(run: Run, rnd: int, step: str, detail: str) -> None:
+    """A step skipped or cut short for budget: an event in the store and a line out."""
+    budget = run.config.teacher.budget_tokens
+    payload = {"round": rnd, "step": step, "detail": detail, "spent": run.teacher.spent_tokens()}
+    run.store.log_event(f"budget:{rnd}:{step}", "adapt", "budget", {**payload, "budget": budget})
+    console.print(f"round {rnd}: {step} {detail} (teacher-token budget)", markup=False)
 
 
 def synthesize_from_failures(run: Run, rnd: int) -> list[tuple[Item, str | None]]:
@@ -198,14 +238,16 @@ def synthesize_from_failures(run: Run, rnd: int) -> list[tuple[Item, str | None]
     with progress_bar(f"adapt round {rnd} (from failures)", len(ids) * cfg.j) as advance:
         try:
             for rep, item_id in plan_passes(ids, run.config.teacher.budget_tokens):
-                if out_of_budget():
+                if out_of_budget(len(candidates)):
+                    if rep == 0:
+                        skipped(run, rnd, "writing", "stopped before every failure was used")
                     break
                 parent = pool[item_id]
                 tag = rnd if rep == 0 else f"{rnd}.{rep}"
                 made = make_items(run, [parent], parent.level, None, "standard", tag, advance)
                 candidates += [(it.model_copy(update={"parent": parent.id}), a) for it, a in made]
         except BudgetSpent:
-            pass
+            skipped(run, rnd, "writing", "stopped: the budget is spent")
     return candidates
 
 
@@ -218,11 +260,13 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
     run.teacher.node = "adapt"
     cfg = run.config.adapter
     probes = [p.prompt for p in run.store.items("probe")]
+    spent = {"start": run.teacher.metered_tokens()}  # the same after a crash and resume
     made = (
         synthesize_from_failures(run, rnd)
         if from_failures(run.config.strategy, rnd)
         else synthesize(run, state, rnd)
     )
+    spent["writing"] = run.teacher.metered_tokens()
     # the domain's scorer verifies: the teacher's own answer agrees (or the code passes)
     verdicts = run.scorer.check([it for it, _ in made], [a for _, a in made])
     checked = [(it, it.answer if ok else None) for (it, _), ok in zip(made, verdicts, strict=True)]
@@ -232,6 +276,7 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         lambda answer, gold: answer == gold,
         dup_threshold=cfg.dup_threshold,
         leak_threshold=cfg.leak_threshold,
+        key=run.scorer.content_key,
     )
     # the rendering the round's starting student learns best (fitting), and its own
     # verified answers on the modules this round does not teach (self_replay)
@@ -239,14 +284,20 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         kept, fitted = fit(run, rnd, kept)
     except BudgetSpent:  # no tokens left to render: the teacher's own text stays
         fitted = {}
+        skipped(run, rnd, "rendering", "skipped: the items train in the teacher's text")
     if fitted:
         run.store.log_event(f"render:{rnd}", "adapt", "renderings", fitted)
+    spent["rendering"] = run.teacher.metered_tokens()
     taught = {it.module for it in kept}
     outside = [m.id for m in run.store.modules() if m.id not in taught]
+    own: list[Item] = []
+    own_leaks = 0
     try:
-        own = own_answers(run, rnd, outside, len(kept)) if kept else []
+        if kept:
+            own, own_leaks = own_answers(run, rnd, outside, len(kept))
     except BudgetSpent:  # no tokens left to write the questions
-        own = []
+        skipped(run, rnd, "self_replay", "skipped: no questions could be written")
+    spent["self_replay"] = run.teacher.metered_tokens()
     kept = kept + own
     run.store.save_items(kept, "train", rnd, run.teacher.model_id)
 
@@ -285,16 +336,21 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         )
     atomic_write_text(path, "\n".join(lines) + "\n")
     reasons = Counter(reason for _, reason in rejected)
+    marks = ["start", *PHASES]
     summary = {
         "round": rnd,
         "kept": len(kept) - len(own),
         "self_replay": len(own),
-        "self_replay_modules": sorted({it.module for it in own}),
+        "self_replay_modules": dict(Counter(it.module for it in own)),
+        "replay_modules": dict(Counter(it.module for it in replay)),
         "renderings": {
             f"{g['module']}@{g['level']}": g["picked"] for g in fitted.get("groups", [])
         },
+        "rendered": sum(g.get("kept", 0) for g in fitted.get("groups", [])),
         "replay": len(replay),
         "rejected": dict(reasons),
+        "probe_filter": {"training": reasons.get("probe_leak", 0), "self_replay": own_leaks},
+        "tokens": {b: spent[b] - spent[a] for a, b in zip(marks, marks[1:], strict=False)},
         "strategy": run.config.strategy,
         "teacher_tokens": run.teacher.spent_tokens(),
     }

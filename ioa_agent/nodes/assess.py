@@ -1,12 +1,17 @@
 """Assess: re-test the student and apply the mastery gate.
 
-Scores the round's student (base model plus this round's adapter) on every module's
-probes, so mastered modules are re-checked for forgetting and the history feeds
-Eq. 3. Then the gate (min P_S/P_T of the stage ≥ τ_mastery) and the budget decide
-where the graph goes (pedagogy.organizer.decide_after_assess); a remedial round also
-raises a module's teaching level once the level below is mastered. Results per item
-go to the run store, once per round; the round's summary also holds each module's
-paired change against the untrained student and the format leak on untaught modules.
+Scores the round's student (base model plus this round's adapter) on what the
+decision needs: the probes of the stage's skills and of every skill that passed the
+gate before (re-checked for forgetting; one that fell re-enters the curriculum, see
+nodes.organize). The gate passes the stage when each of its skills reaches
+τ_mastery on at least `organizer.gate_min_probes` of its own probes
+(pedagogy.skills.skill_gate), and with the budget decides where the graph goes
+(pedagogy.organizer.decide_after_assess). When that is the run's or the cycle's last
+assessment, every probe is scored, so the final figures and the next diagnosis cover
+every module. Results per item go to the run store, once per round; the round's
+summary also holds the gate's rows (with the probe ids each skill was judged on),
+each module's paired change against the untrained student and the format leak on
+untaught modules.
 Strategies without the Organizer's gate go on while rounds and teacher tokens are
 left; `targeted` also scores the student on a sample of its own training items and
 logs the failures for the next round.
@@ -26,8 +31,16 @@ from ioa_agent.assessment import (
     teacher_scores,
 )
 from ioa_agent.display import progress_bar
+from ioa_agent.items import Item
 from ioa_agent.pedagogy.identifier import gap, ratios
-from ioa_agent.pedagogy.organizer import decide_after_assess, mastery_gate, teaching_level
+from ioa_agent.pedagogy.organizer import decide_after_assess
+from ioa_agent.pedagogy.skills import (
+    forgotten,
+    skill_gate,
+    skill_id,
+    skill_ratios,
+    stage_modules,
+)
 from ioa_agent.pedagogy.strategies import (
     budget_left,
     decide_ungated,
@@ -78,44 +91,91 @@ def record_failures(run: Run, rnd: int, limit: int) -> None:
     run.store.log_event(key, "assess", "failures", payload)
 
 
+def needed_probes(probes: list[Item], skills: set[str]) -> list[Item]:
+    """The probes of `skills` (what the gate and the forgetting check read)."""
+    return [p for p in probes if skill_id(p.module, p.level) in skills]
+
+
+def merge_scores(
+    state: State, probes: list[Item], student: dict[str, int], teacher: dict[str, int]
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """P_S per module and P_S/P_T per level after a possibly partial assessment.
+
+    A module (a level) is re-scored only when every probe of it was assessed;
+    otherwise the state's last figure stands.
+    """
+    p_s = dict(state.get("p_s", {}))
+    levels = {m: dict(v) for m, v in state.get("level_ratios", {}).items()}
+    by_module: dict[str, list[Item]] = {}
+    for p in probes:
+        by_module.setdefault(p.module, []).append(p)
+    done = [p for p in probes if p.id in student]
+    for m, items in by_module.items():
+        if all(p.id in student for p in items):
+            p_s[m] = per_module(items, student)[m]
+    for m, by_level in per_level_ratio(done, student, teacher).items():
+        for lv, r in by_level.items():
+            cell = [p for p in by_module[m] if p.level == int(lv)]
+            if all(p.id in student for p in cell):
+                levels.setdefault(m, {})[lv] = r
+    return dict(sorted(p_s.items())), levels
+
+
 def assess(state: State, runtime: Runtime[Context]) -> State:
     run = runtime.context.open()
-    tau = run.config.organizer.tau_mastery
+    org = run.config.organizer
     rnd = state["round"]
+    cur = state["curriculum"]
+    stage = cur["stages"][cur["stage"]]["skills"]
     probes = run.store.items("probe")
     teacher = teacher_scores(run, probes)
-    with progress_bar(f"assess student (round {rnd})", len(probes)) as advance:
-        student = student_scores(run, rnd, probes, advance)
-    p_s = per_module(probes, student)
-    level_ratios = per_level_ratio(probes, student, teacher)
-    cur = state["curriculum"]
-    stage = cur["stages"][cur["stage"]]["modules"]
-    mastery = ratios(p_s, state["p_t"], p_s)
-    mastered = mastery_gate(stage, mastery, tau)
+    # only what the decision needs: the stage's skills and those that passed the gate
+    needed = needed_probes(probes, set(stage) | set(cur.get("passed", [])))
+    if run.config.assess.scope == "all":
+        needed = probes
+    with progress_bar(f"assess student (round {rnd})", len(needed)) as advance:
+        student = student_scores(run, rnd, needed, advance)
+    p_s, level_ratios = merge_scores(state, probes, student, teacher)
+    by_skill: dict[str, list[str]] = {}
+    for p in needed:
+        by_skill.setdefault(skill_id(p.module, p.level), []).append(p.id)
+    gate = skill_gate(stage, by_skill, student, teacher, org.tau_mastery, org.gate_min_probes)
+    mastered = all(row["passed"] for row in gate)
+    scores = skill_ratios(level_ratios)
+    lost = forgotten(cur.get("passed", []), scores, org.tau_mastery)
     update: State = {**state, "p_s": p_s, "level_ratios": level_ratios}
     decision = next_decision(run, update, mastered)
+    final = decision in ("end", "diagnose") or (
+        decision == "review" and next_decision(run, update, True) in ("end", "diagnose")
+    )
+    if final and len(needed) < len(probes):  # the run's last word: every probe
+        with progress_bar(f"assess student (round {rnd}, all probes)", len(probes)) as advance:
+            student = student_scores(run, rnd, probes, advance)
+        p_s, level_ratios = merge_scores(state, probes, student, teacher)
 
     if run.config.strategy == "targeted" and decision == "adapt":
         record_failures(run, rnd, len(probes))
 
     remedial = state.get("remedial", 0)
-    levels = dict(cur["levels"])
     if decision == "adapt" and uses_organizer(run.config.strategy):
         remedial += 1
-        max_levels = {m.id: m.levels for m in run.store.modules()}
-        for m in stage:
-            by_level = {int(k): v for k, v in level_ratios.get(m, {}).items()}
-            levels[m] = teaching_level(by_level, max_levels[m], tau)
+    # a skill that fell stays listed until organize puts it back into the curriculum
+    passed = sorted(set(cur.get("passed", [])) | {r["skill"] for r in gate if r["passed"]})
 
     summary = {
         "round": rnd,
         "stage": cur["stage"],
-        "modules": stage,
+        "skills": stage,
+        "modules": stage_modules(cur["stages"][cur["stage"]]),
+        "gate": gate,
         "mastered": mastered,
+        "forgotten": lost,
+        "passed": passed,
         "decision": decision,
+        "assessed": len(student),
         "p_s": p_s,
-        "ratios": mastery,
-        "levels": levels,
+        "ratios": ratios(p_s, state["p_t"], p_s),
+        "skill_ratios": skill_ratios(level_ratios),
         "paired": paired_by_module(run, rnd),
         "leak": leak_by_module(run, rnd),
         "strategy": run.config.strategy,
@@ -127,6 +187,6 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         "p_s": p_s,
         "level_ratios": level_ratios,
         "remedial": remedial,
-        "curriculum": Curriculum(**{**cur, "levels": levels}),
+        "curriculum": Curriculum(**{**cur, "passed": passed}),
         "decision": decision,
     }

@@ -44,7 +44,7 @@ def ensure_probes(run: Run) -> list[Item]:
             if (module.id, level) in have:
                 continue
             seed = derive_seed(run.config.seed, "probe", module.id, level)
-            items = run.teacher.write_items(module, level, n, seed)
+            items = run.teacher.write_items(module, level, n, seed, held_out=True)
             run.store.save_items(items, "probe", 0, run.teacher.model_id)
     return run.store.items("probe")
 

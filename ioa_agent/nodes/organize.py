@@ -1,13 +1,16 @@
 """Organize: the Organizer.
 
-After a diagnosis it lays the targets out in prerequisite order (topological stages),
-keeps each step within the zone of proximal development (Eq. 8: split a stage or mark
-it for bridging data), and picks each module's teaching level one notch at a time.
-Later visits either advance to the next stage (after the mastery gate, or an
-escalation that moved on) or re-plan with a person's feedback. Strategies without
-the Identifier or the Organizer (config `strategy`, pedagogy.strategies) get their
-targets from `choose_targets` and, without the Organizer, one unordered stage. It
-makes no teacher calls and trains nothing: planning only, from the scores in the state.
+After a diagnosis it turns the target modules into skills (a module at one level:
+every unmastered level of a target, plus the unmastered skills they need), lays them
+out along the skill graph (topological stages: level n after level n−1, and after the
+skills of other modules the domain says it needs), and keeps each step within the zone
+of proximal development (Eq. 8 on the skills' scores: split a stage or mark it for
+bridging data). Later visits advance to the next stage (after the mastery gate, or an
+escalation that moved on), put a skill that fell below τ_mastery after it had passed
+back into the curriculum as the next stage, or re-plan with a person's feedback.
+Strategies without the Organizer (config `strategy`, pedagogy.strategies) get one
+unordered stage of every skill of their targets. It makes no teacher calls and trains
+nothing: planning only, from the scores in the state.
 """
 
 from __future__ import annotations
@@ -17,60 +20,76 @@ import json
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.pedagogy.identifier import edges_from_list, ratios
-from ioa_agent.pedagogy.organizer import apply_zpd, teaching_level, topological_stages
+from ioa_agent.domains.arithmetic import declared_skill_edges
+from ioa_agent.pedagogy.identifier import edges_from_list
+from ioa_agent.pedagogy.organizer import apply_zpd, topological_stages
 from ioa_agent.pedagogy.plans import apply_feedback, parse_feedback
+from ioa_agent.pedagogy.skills import (
+    all_skills,
+    curriculum_skills,
+    forgotten,
+    module_of,
+    skill_edges,
+    skill_ratios,
+)
 from ioa_agent.pedagogy.strategies import choose_targets, uses_organizer
-from ioa_agent.run import derive_seed
+from ioa_agent.run import Run, derive_seed
 from ioa_agent.state import Context, Curriculum, State
+
+
+def run_skill_edges(run: Run, state: State) -> list[tuple[str, str]]:
+    """The run's skill graph: the domain's own, else its module DAG level by level."""
+    max_levels = {m.id: m.levels for m in run.store.modules()}
+    module_edges = edges_from_list(state["diagnosis"]["edges"])
+    return skill_edges(max_levels, module_edges, declared_skill_edges(list(max_levels)))
+
+
+def plan(run: Run, state: State) -> list[dict]:
+    """A new cycle's stages of skills."""
+    tau = run.config.organizer.tau_mastery
+    max_levels = {m.id: m.levels for m in run.store.modules()}
+    scores = skill_ratios(state.get("level_ratios", {}))
+    method = run.config.strategy
+    seed = derive_seed(run.config.seed, "targets", state["cycle"])
+    targets = choose_targets(method, state["diagnosis"]["targets"], list(max_levels), seed)
+    if not uses_organizer(method):
+        skills = [s for s in all_skills(max_levels) if module_of(s) in targets]
+        return [{"skills": skills, "bridge": False}] if skills else []
+    edges = run_skill_edges(run, state)
+    skills = curriculum_skills(targets, max_levels, scores, edges, tau)
+    mastered = {s for s, r in scores.items() if r >= tau}
+    layers = topological_stages(skills, edges, mastered)
+    return apply_zpd(layers, scores, run.config.organizer.tau_zpd)
 
 
 def organize(state: State, runtime: Runtime[Context]) -> State:
     run = runtime.context.open()
     tau = run.config.organizer.tau_mastery
     max_levels = {m.id: m.levels for m in run.store.modules()}
-    p_t, p_s = state["p_t"], state["p_s"]
-    mastery = ratios(p_s, p_t, max_levels)
     cur = state.get("curriculum")
     review = state.get("review") or {}
+    note: dict = {}
 
     if cur is None or cur["cycle"] != state["cycle"]:
-        diag = state["diagnosis"]
-        method = run.config.strategy
-        seed = derive_seed(run.config.seed, "targets", state["cycle"])
-        targets = choose_targets(method, diag["targets"], list(max_levels), seed)
-        if uses_organizer(method):
-            mastered = {m for m, r in mastery.items() if r >= tau}
-            layers = topological_stages(targets, edges_from_list(diag["edges"]), mastered)
-            stages = apply_zpd(layers, p_s, run.config.organizer.tau_zpd)
-        else:
-            stages = [{"modules": targets, "bridge": False}] if targets else []
-        cur = Curriculum(cycle=state["cycle"], stages=stages, stage=0, levels={})
+        cur = Curriculum(cycle=state["cycle"], stages=plan(run, state), stage=0, passed=[])
         kind = "plan"
     elif review.get("action") == "reject":
         directives = parse_feedback(review.get("feedback", ""), list(max_levels))
-        rest, levels = apply_feedback(
-            cur["stages"], cur["stage"], cur["levels"], max_levels, directives
-        )
-        cur = Curriculum(
-            cycle=cur["cycle"],
-            stages=cur["stages"][: cur["stage"]] + rest,
-            stage=cur["stage"],
-            levels=levels,
-        )
+        rest = apply_feedback(cur["stages"], cur["stage"], max_levels, directives)
+        cur = Curriculum(**{**cur, "stages": cur["stages"][: cur["stage"]] + rest})
         kind = "replan"
     else:
-        cur = Curriculum(**{**cur, "stage": cur["stage"] + 1})
+        stages = list(cur["stages"])
+        lost = forgotten(cur.get("passed", []), skill_ratios(state.get("level_ratios", {})), tau)
+        if lost and uses_organizer(run.config.strategy):
+            # a skill that passed the gate and has since fallen is taught again next
+            stages.insert(cur["stage"] + 1, {"skills": lost, "bridge": False, "again": True})
+            note = {"reentered": lost}
+        passed = [s for s in cur.get("passed", []) if s not in lost]
+        cur = Curriculum(**{**cur, "stages": stages, "stage": cur["stage"] + 1, "passed": passed})
         kind = "advance"
-
-    if kind != "replan" and cur["stage"] < len(cur["stages"]):
-        levels = dict(cur["levels"])
-        for m in cur["stages"][cur["stage"]]["modules"]:
-            by_level = {int(k): v for k, v in state.get("level_ratios", {}).get(m, {}).items()}
-            levels[m] = teaching_level(by_level, max_levels[m], tau)
-        cur = Curriculum(**{**cur, "levels": levels})
 
     digest = hashlib.sha256(json.dumps(cur, sort_keys=True).encode()).hexdigest()[:8]
     key = f"organize:{cur['cycle']}:{state.get('round', 0)}:{cur['stage']}:{kind}:{digest}"
-    run.store.log_event(key, "organize", kind, {"round": state.get("round", 0), **cur})
+    run.store.log_event(key, "organize", kind, {"round": state.get("round", 0), **cur, **note})
     return {"curriculum": cur, "remedial": 0, "review": {}}

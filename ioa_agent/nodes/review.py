@@ -25,7 +25,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from ioa_agent.nodes.assess import next_decision
+from ioa_agent.nodes.organize import run_skill_edges
 from ioa_agent.pedagogy.plans import PlanError, parse_feedback, validate_plan
+from ioa_agent.pedagogy.skills import parse_skill, skill_ratios, stage_modules
 from ioa_agent.run import Run
 from ioa_agent.state import Context, Curriculum, State
 
@@ -61,38 +63,43 @@ def renderings(run: Run, modules: list[str]) -> list[dict[str, Any]]:
 
 
 def proposal(run: Run, state: State, escalation: bool) -> dict[str, Any]:
-    """What the reviewer sees: the stages, the current step and a sample per module."""
+    """What the reviewer sees: the stages of skills, the current step with each skill's
+    score and probe count, and a sample probe per skill."""
     cur = state["curriculum"]
     step = cur["stages"][cur["stage"]]
-    samples = []
-    for m in step["modules"]:
-        level = cur["levels"].get(m, 1)
-        examples = [p for p in run.store.items("probe", m) if p.level == level][:1]
-        samples += [{"module": m, "level": level, "prompt": p.prompt} for p in examples]
+    scores = skill_ratios(state.get("level_ratios", {}))
+    probes = run.store.items("probe")
+    skills = []
+    for s in step["skills"]:
+        m, lv = parse_skill(s)
+        mine = [p for p in probes if p.module == m and p.level == lv]
+        skills.append(
+            {
+                "skill": s,
+                "ratio": scores.get(s),
+                "probes": len(mine),
+                "sample": mine[0].prompt if mine else "",
+            }
+        )
     return {
         "kind": "escalation" if escalation else "plan",
         "cycle": cur["cycle"],
         "round": state.get("round", 0),
         "stage": cur["stage"],
         "stages": cur["stages"],
-        "levels": {m: cur["levels"].get(m, 1) for m in step["modules"]},
+        "passed": cur.get("passed", []),
         "remedial": state.get("remedial", 0),
-        "scores": {
-            m: [state["p_s"].get(m, 0.0), state["p_t"].get(m, 0.0)] for m in step["modules"]
-        },
-        "samples": samples,
-        "renderings": renderings(run, step["modules"]),
-        "plan": {
-            "stages": [dict(s) for s in cur["stages"][cur["stage"] :]],
-            "levels": {m: cur["levels"].get(m, 1) for m in step["modules"]},
-        },
+        "skills": skills,
+        "tau_mastery": run.config.organizer.tau_mastery,
+        "renderings": renderings(run, stage_modules(step)),
+        "plan": {"stages": [dict(s) for s in cur["stages"][cur["stage"] :]]},
     }
 
 
 def request(args: dict[str, Any]) -> dict[str, Any]:
     """The interrupt payload (LangChain HITL shape) for one proposed step."""
     what = "remedial rounds used up" if args["kind"] == "escalation" else "next curriculum step"
-    stage = ", ".join(args["stages"][args["stage"]]["modules"])
+    stage = ", ".join(args["stages"][args["stage"]]["skills"])
     return {
         "action_requests": [
             {
@@ -142,15 +149,9 @@ def apply_answer(run: Run, state: State, answer: Any, escalation: bool) -> State
         outcome["feedback"] = answer["feedback"]
         return {"review": outcome, "decision": "organize"}
     max_levels = {m.id: m.levels for m in modules}
-    stages, levels = validate_plan(answer.get("plan"), max_levels, state["diagnosis"]["edges"])
-    new = Curriculum(
-        cycle=cur["cycle"],
-        stages=cur["stages"][: cur["stage"]] + stages,
-        stage=cur["stage"],
-        levels={**cur["levels"], **levels},
-    )
-    for m in stages[0]["modules"]:
-        new["levels"].setdefault(m, 1)
+    edges = run_skill_edges(run, state)
+    stages = validate_plan(answer.get("plan"), max_levels, edges, cur.get("passed", []))
+    new = Curriculum(**{**cur, "stages": cur["stages"][: cur["stage"]] + stages})
     return {"review": outcome, "curriculum": new, "remedial": 0, "decision": "adapt"}
 
 

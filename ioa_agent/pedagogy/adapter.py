@@ -57,6 +57,24 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(text.lower()))
 
 
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_TRAILING_ZEROS = re.compile(r"(\d+)\.(\d*?)0+\b")
+
+
+def normalized_question(text: str) -> str:
+    """A question's content for the probe filter: its lower-cased tokens with numbers
+    written one way (no thousands commas, no trailing decimal zeros), without the
+    punctuation at either end, joined by single spaces."""
+    text = _THOUSANDS.sub("", text.lower())
+    text = _TRAILING_ZEROS.sub(lambda m: m[1] + ("." + m[2] if m[2] else ""), text)
+    toks = list(tokens(text))
+    while toks and not toks[-1].isalnum() and not toks[-1][0].isdigit():
+        toks.pop()
+    while toks and not toks[0].isalnum() and not toks[0][0].isdigit():
+        toks.pop(0)
+    return " ".join(toks)
+
+
 def ngrams(text: str, n: int = 3) -> frozenset[Gram]:
     """The set of word n-grams; a text shorter than n gives its whole token tuple."""
     toks = tokens(text)
@@ -132,6 +150,7 @@ def filter_items(
     dup_threshold: float = 0.9,
     leak_threshold: float = 0.8,
     n: int = 3,
+    key: Callable[[str], str] = normalized_question,
 ) -> tuple[list[Item], list[tuple[Item, Reason]]]:
     """Keep the items that are verified, new, and do not leak a probe.
 
@@ -141,8 +160,9 @@ def filter_items(
     1. "unverified": `answers_match(teacher_answer, item.answer)` is false;
     2. "duplicate": the prompt's similarity to an already kept item's prompt is
        ≥ `dup_threshold`;
-    3. "probe_leak": the prompt's similarity to any probe prompt is
-       ≥ `leak_threshold`, or its normalised text equals a probe's.
+    3. "probe_leak": the prompt's content `key` equals a probe's (the domain's:
+       operation and operands for arithmetic, the normalized question otherwise),
+       or its similarity to any probe prompt is ≥ `leak_threshold`.
 
     Returns `(kept, rejected)`, both in input order; `rejected` pairs each item with
     its reason. Similarity is `similarity(..., n)`, searched through n-gram indexes.
@@ -159,7 +179,7 @@ def filter_items(
     probes = _Index(leak_threshold, rarest_first)
     for s in probe_grams:
         probes.add(s)
-    probe_texts = {tokens(p) for p in probe_prompts}
+    probe_keys = {key(p) for p in probe_prompts}
     kept_index = _Index(dup_threshold, rarest_first)
 
     kept: list[Item] = []
@@ -169,7 +189,7 @@ def filter_items(
             rejected.append((item, "unverified"))
         elif kept_index.matches(item_grams):
             rejected.append((item, "duplicate"))
-        elif tokens(item.prompt) in probe_texts or probes.matches(item_grams):
+        elif key(item.prompt) in probe_keys or probes.matches(item_grams):
             rejected.append((item, "probe_leak"))
         else:
             kept.append(item)

@@ -15,6 +15,7 @@ Pure functions of lists of 0/1 scores and strings: no model, no store, no I/O.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
@@ -109,3 +110,45 @@ def format_leak(
         return 0.0
     templates = templates_of(completions)
     return sum(in_template(o, templates, threshold) for o in outputs) / len(outputs)
+
+
+class SeedInterval(TypedDict):
+    seeds: int
+    n: int
+    diff: float
+    lo: float
+    hi: float
+
+
+def seed_bootstrap(
+    runs: Sequence[tuple[Sequence[int], Sequence[int]]], draws: int = 4000, seed: int = 0
+) -> SeedInterval:
+    """The mean paired change over runs (before, after per run) with a 95% interval that
+    includes run-to-run variance: each draw resamples the runs, then the probe pairs
+    within each drawn run (a two-level bootstrap), and takes the mean change over the
+    pooled pairs. With one run it is the ordinary paired bootstrap."""
+    runs = [(list(b), list(a)) for b, a in runs if len(b)]
+    if not runs:
+        raise ValueError("no paired items")
+    for b, a in runs:
+        if len(b) != len(a):
+            raise ValueError(f"paired scores differ in length: {len(b)} vs {len(a)}")
+    rng = random.Random(seed)
+    deltas = [[x - y for y, x in zip(b, a, strict=True)] for b, a in runs]
+    means = []
+    for _ in range(draws):
+        total = count = 0
+        for _ in runs:
+            d = deltas[rng.randrange(len(deltas))]
+            total += sum(d[rng.randrange(len(d))] for _ in d)
+            count += len(d)
+        means.append(total / count)
+    means.sort()
+    pooled = [x for d in deltas for x in d]
+    return SeedInterval(
+        seeds=len(runs),
+        n=len(pooled),
+        diff=sum(pooled) / len(pooled),
+        lo=means[int(0.025 * draws)],
+        hi=means[min(draws - 1, int(0.975 * draws))],
+    )

@@ -1,10 +1,14 @@
 """Organizer maths: stage order, the ZPD check, mastery gates, routing and replay.
 
-- `topological_stages` layers the targets along the prerequisite DAG.
+The unit is a skill (a module at one level, `pedagogy.skills`); the functions here
+take any ids, so they read the same for skills as for modules.
+
+- `topological_stages` layers the skills to teach along the prerequisite DAG; levels
+  chain within a module, so difficulty rises one level at a time.
 - `apply_zpd` (Eq. 8) splits a stage that is too big a step, or marks it for
   bridging data when it cannot be split.
-- `teaching_level`, `mastery_gate` and `weak_modules` implement the mastery rules
-  (Bloom: move on only at ratio ≥ τ_mastery; difficulty rises one level at a time).
+- `weak` names the skills below τ_mastery (Bloom: move on only at ratio ≥ τ_mastery);
+  the gate itself is `skills.skill_gate`.
 - `decide_after_assess` is the routing rule after an assessment.
 - `replay_count` and `pick_replay` size and draw the replay of earlier stages' data.
 
@@ -20,6 +24,8 @@ import random
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Literal
+
+from ioa_agent.pedagogy.skills import parse_skill
 
 Edge = tuple[str, str]
 Route = Literal["organize", "adapt", "review", "diagnose", "end"]
@@ -72,7 +78,7 @@ def apply_zpd(
     half, each re-checked in turn. A violating single-module stage is kept with
     `bridge: True`, telling the adapter to add one-notch-harder bridging data.
     Splitting only delays modules within one layer, so prerequisite order holds.
-    Returns `[{"modules": [...sorted ids], "bridge": bool}, ...]`; empty stages are
+    Returns `[{"skills": [...sorted ids], "bridge": bool}, ...]`; empty stages are
     dropped and a missing score counts as 0.
     """
     pending = deque(list(s) for s in stages if s)
@@ -80,59 +86,29 @@ def apply_zpd(
     while pending:
         nxt = pending.popleft()
         if not out:
-            out.append({"modules": sorted(nxt), "bridge": False})
+            out.append({"skills": sorted(nxt), "bridge": False})
             continue
-        current = _mean_score(out[-1]["modules"], p_s)
+        current = _mean_score(out[-1]["skills"], p_s)
         if current <= 0 or _mean_score(nxt, p_s) >= (1 - tau_zpd) * current:
-            out.append({"modules": sorted(nxt), "bridge": False})
+            out.append({"skills": sorted(nxt), "bridge": False})
         elif len(nxt) > 1:
             ranked = sorted(nxt, key=lambda m: (-p_s.get(m, 0.0), m))
             half = math.ceil(len(ranked) / 2)
             pending.appendleft(ranked[half:])
             pending.appendleft(ranked[:half])
         else:
-            out.append({"modules": list(nxt), "bridge": True})
+            out.append({"skills": list(nxt), "bridge": True})
     return out
 
 
-def teaching_level(
-    level_ratios: Mapping[int, float],
-    levels: int,
-    tau_mastery: float = 0.9,
-) -> int:
-    """The difficulty level (1..levels) to teach next within a module.
-
-    The lowest level whose ratio is below τ_mastery (a level without a ratio counts
-    as unmastered); the top level when all are mastered. Difficulty rises one notch
-    above what is mastered: a level is taught only when every level below it is
-    mastered, and a level the student already masters (measured) is not taught again,
-    while a lower level that was forgotten is taught again first.
-    """
-    if levels < 1:
-        raise ValueError("levels must be at least 1")
-    level = next(
-        (lv for lv in range(1, levels + 1) if level_ratios.get(lv, 0.0) < tau_mastery),
-        levels,
-    )
-    return max(1, level)
-
-
-def mastery_gate(
-    modules: Iterable[str],
-    ratios: Mapping[str, float],
-    tau_mastery: float = 0.9,
-) -> bool:
-    """True when every module's ratio is ≥ τ_mastery (a missing ratio counts as 0)."""
-    return all(ratios.get(m, 0.0) >= tau_mastery for m in modules)
-
-
-def weak_modules(
-    modules: Iterable[str],
+def weak(
+    skills: Iterable[str],
     ratios: Mapping[str, float],
     tau_mastery: float = 0.9,
 ) -> list[str]:
-    """Modules with ratio < τ_mastery, sorted by id (the remedial round's focus)."""
-    return sorted({m for m in modules if ratios.get(m, 0.0) < tau_mastery})
+    """Skills with ratio < τ_mastery, sorted (a remedial round's focus; a missing
+    ratio counts as 0)."""
+    return sorted({s for s in skills if ratios.get(s, 0.0) < tau_mastery})
 
 
 def decide_after_assess(
@@ -193,29 +169,24 @@ def pick_replay(pool_ids: Iterable[str], k: int, seed: int) -> list[str]:
 
 def plan_round(
     stage: Sequence[str],
-    levels: Mapping[str, int],
     ratios: Mapping[str, float],
     *,
     remedial: bool,
     bridge_from: Sequence[str] = (),
     tau_mastery: float = 0.9,
 ) -> list[tuple[str, int, str]]:
-    """(module, level, variant) to teach in one round of a stage.
+    """(module, level, variant) to teach in one round of a stage of skills.
 
-    A first round teaches every module of the stage at its teaching level, plus
-    one-notch-harder "bridging" items of `bridge_from` (the previous stage) when the
-    ZPD rule marked the stage. A remedial round teaches only the weak modules (all,
-    if none is weak). Its "remedial" variant is one level simpler, which only helps
-    at level 1: above it, the level below is mastered by construction of
-    `teaching_level`, so the round stays at the teaching level ("standard") instead
-    of re-teaching what the student already knows.
+    A first round teaches every skill of the stage, plus one-notch-harder "bridging"
+    items of `bridge_from` (the previous stage's skills) when the ZPD rule marked the
+    stage. A remedial round teaches only the weak skills (all, if none is weak). Its
+    "remedial" variant is one level simpler, which only helps at level 1: above it,
+    the level below is a prerequisite the curriculum taught first, so the round stays
+    at the skill's level ("standard") instead of re-teaching what the student knows.
     """
     if remedial:
-        focus = weak_modules(stage, ratios, tau_mastery) or sorted(stage)
-        return [
-            (m, levels.get(m, 1), "remedial" if levels.get(m, 1) == 1 else "standard")
-            for m in focus
-        ]
-    plan = [(m, levels.get(m, 1), "standard") for m in stage]
-    plan += [(m, levels.get(m, 1), "bridging") for m in bridge_from]
+        focus = [parse_skill(s) for s in weak(stage, ratios, tau_mastery) or sorted(stage)]
+        return [(m, lv, "remedial" if lv == 1 else "standard") for m, lv in focus]
+    plan = [(*parse_skill(s), "standard") for s in sorted(stage)]
+    plan += [(*parse_skill(s), "bridging") for s in sorted(bridge_from)]
     return plan

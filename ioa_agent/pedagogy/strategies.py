@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal, TypeVar
+
+from ioa_agent.pedagogy.skills import parse_skill
 
 Method = Literal["ioa", "uniform", "targeted", "no_identifier", "no_organizer", "no_adapter"]
 METHODS: tuple[Method, ...] = (
@@ -70,16 +72,14 @@ def choose_targets(
     return sorted(set(modules))
 
 
-def flat_plan(modules: Sequence[str], max_levels: Mapping[str, int], seed: int) -> list[PlanEntry]:
-    """Every (module, level) of `modules` as a standard entry, in a seeded random order.
+def flat_plan(skills: Sequence[str], seed: int) -> list[PlanEntry]:
+    """Every skill (module, level) as a standard entry, in a seeded random order.
 
     The order is shuffled so that a round cut short by its token share covers a
     random, not a fixed, part of the modules and levels; over rounds the coverage
     evens out.
     """
-    entries = [
-        (m, lv, "standard") for m in sorted(set(modules)) for lv in range(1, max_levels[m] + 1)
-    ]
+    entries = [(*parse_skill(s), "standard") for s in sorted(set(skills))]
     random.Random(seed).shuffle(entries)
     return entries
 

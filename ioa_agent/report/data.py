@@ -218,7 +218,7 @@ def gather(run: Run) -> RunData:
                 train_steps=int(metrics.get("steps") or steps.get(rnd) or 0),
                 items=items if rnd > 0 else 0,
                 decision=str(gate.get("decision", "")),
-                stage=list(gate.get("modules", [])),
+                stage=list(gate.get("skills", [])),
                 paired=dict(gate.get("paired", {})),
                 leak=dict(gate.get("leak", {})),
             )
@@ -282,9 +282,15 @@ def _describe(event: dict[str, Any]) -> str:
         return f"{action}{esc}" + (f": {extra}" if extra else "")
     if event["kind"] == "gate":
         verdict = "mastered" if p.get("mastered") else "not mastered"
-        return f"stage {p.get('modules')} {verdict} → {p.get('decision')}"
-    stages = " → ".join("{" + ", ".join(s["modules"]) + "}" for s in p.get("stages", []))
-    return f"{event['kind']}: stage {p.get('stage', 0) + 1} of {stages}; levels {p.get('levels')}"
+        rows = "; ".join(
+            f"{g['skill']} {g['correct']}/{g['n']} {'pass' if g['passed'] else 'fail'}"
+            for g in p.get("gate", [])
+        )
+        fell = f"; fell below the gate: {', '.join(p['forgotten'])}" if p.get("forgotten") else ""
+        return f"stage [{rows}] {verdict} → {p.get('decision')}{fell}"
+    stages = " → ".join("{" + ", ".join(s["skills"]) + "}" for s in p.get("stages", []))
+    again = f"; taught again: {', '.join(p['reentered'])}" if p.get("reentered") else ""
+    return f"{event['kind']}: stage {p.get('stage', 0) + 1} of {stages}{again}"
 
 
 def tokens_to_reach(curve: Sequence[tuple[float, float]], target: float) -> float | None:

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ioa_agent.pedagogy.skills import stage_modules
+
 
 def _plt() -> Any:
     import matplotlib
@@ -63,7 +65,10 @@ def curriculum_dag(
     for m in sorted(modules):
         by_layer.setdefault(depth[m], []).append(m)
     pos = {m: (d, -k) for d, ms in by_layer.items() for k, m in enumerate(ms)}
-    stage_of = {m: i + 1 for i, s in enumerate(stages) for m in s["modules"]}
+    stage_of: dict[str, int] = {}
+    for i, s in enumerate(stages):
+        for m in stage_modules(s):
+            stage_of.setdefault(m, i + 1)
     cmap = plt.get_cmap("RdYlGn")
     height = max(len(ms) for ms in by_layer.values())
     fig, ax = plt.subplots(figsize=(3.2 * (max(depth.values()) + 1) + 1, 1.1 * height + 1.2))

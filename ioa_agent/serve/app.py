@@ -5,8 +5,11 @@ LLM teacher and is untrusted), htmx from the package's static folder (no CDN) fo
 the parts that refresh themselves. Pages: the runs, one run (views.detail), its
 pending step with the approve / reject / edit forms (read and validated through
 steer.py, like `ioa review`), and start/resume. Answers, resumes and starts run
-in background processes (workers.py). Access rules are security.Guard's. The app
-keeps no state of its own beyond the runs on disk.
+in background processes (workers.py); a run starts only from a config the page may
+use (policy.py). Watching reads runs read-only without their lock (reading.py);
+figures and reports are cached under `<runs>/.serve-figures/`. Access rules (token,
+CSRF, Origin) are security.Guard's, for every route. The app keeps no state of its
+own beyond the runs on disk.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,8 +32,8 @@ from starlette.staticfiles import StaticFiles
 
 from ioa_agent.lock import RunBusy
 from ioa_agent.pedagogy.plans import PlanError
-from ioa_agent.serve import views, workers
-from ioa_agent.serve.security import REPORT_CSP, Guard, is_local, new_token
+from ioa_agent.serve import policy, reading, views, workers
+from ioa_agent.serve.security import REPORT_CSP, Guard
 
 STATIC = Path(__file__).parent / "static"
 FIGURES = ("dag", "trajectories")
@@ -51,8 +52,11 @@ def _mastery_class(ratio: float | None, tau: float) -> str:
 class Server:
     """The routes, bound to one runs root."""
 
-    def __init__(self, root: Path, token: str | None, local: bool) -> None:
+    def __init__(
+        self, root: Path, token: str | None, local: bool, configs: list[Path] | None
+    ) -> None:
         self.root = Path(root)
+        self.config_dirs = policy.allowed_dirs(self.root, configs)
         self.csrf = secrets.token_urlsafe(24)
         self.guard_args = {"token": token, "csrf": self.csrf, "local": local}
         self.env = Environment(
@@ -61,7 +65,7 @@ class Server:
         )
         self.env.filters["fmt"] = _fmt
         self.env.globals.update(csrf=self.csrf, mastery=_mastery_class)
-        self.figdir = Path(tempfile.mkdtemp(prefix="ioa-serve-"))
+        self.figdir = self.root / views.FIGURE_DIR
         self.draw_lock = threading.Lock()
 
     # helpers ----------------------------------------------------------------------
@@ -77,13 +81,11 @@ class Server:
         except views.BadName:
             return None
 
-    async def form(self, request: Request) -> dict[str, str] | None:
-        """The posted form, or None when its CSRF token is wrong."""
+    @staticmethod
+    async def form(request: Request) -> dict[str, str]:
+        """The posted form (its CSRF token was checked by the Guard)."""
         form = await request.form()
-        data = {k: str(v) for k, v in form.items()}
-        if not secrets.compare_digest(data.get("csrf", ""), self.csrf):
-            return None
-        return data
+        return {k: str(v) for k, v in form.items()}
 
     # pages ------------------------------------------------------------------------
     def runs(self, request: Request) -> Response:
@@ -110,7 +112,7 @@ class Server:
             return self.problem("no such run", 404)
         row = views.summary(self.root, path)
         with views.opened(path) as run:
-            steps = views.history(run)
+            steps = reading.history(run)
         return self.page("_status.html.j2", r=row, history=steps)
 
     def figure(self, request: Request) -> Response:
@@ -118,11 +120,7 @@ class Server:
         name = request.path_params["name"]
         if path is None or name not in FIGURES:
             return self.problem("no such figure", 404)
-        store = path / "store.db"
-        stamp = "-".join(
-            str(p.stat().st_mtime_ns) for p in (store, Path(f"{store}-wal")) if p.exists()
-        )
-        out = self.figdir / path.name / f"{name}-{stamp}.png"
+        out = self.figdir / path.name / f"{name}-{_stamp(path / 'store.db')}.png"
         if not out.is_file():
             with self.draw_lock, views.opened(path) as run:
                 if not self._draw(run, name, out):
@@ -147,6 +145,9 @@ class Server:
             ratios = {m: [r.ratios.get(m, 0.0) for r in d.rounds] for m in d.p_t}
             figures.trajectories(tmp, [r.round for r in d.rounds], ratios, d.tau_mastery)
         tmp.replace(out)
+        for old in out.parent.glob(f"{name}-*.png"):  # earlier drawings of this figure
+            if old != out:
+                old.unlink(missing_ok=True)
         return True
 
     def report(self, request: Request) -> Response:
@@ -165,11 +166,10 @@ class Server:
         return resp
 
     # the pending step ---------------------------------------------------------------
-    def _pending(self, path: Path) -> tuple[Any, Any]:
-        from ioa_agent.steer import pending
-
-        run = views.open_run(path)
-        return run, pending(run)
+    @staticmethod
+    def _pending(path: Path) -> tuple[Any, Any]:
+        run = reading.open_watched(path)
+        return run, reading.pending(run)
 
     def review(self, request: Request) -> Response:
         path = self.run_path(request)
@@ -206,12 +206,10 @@ class Server:
         if path is None:
             return self.problem("no such run", 404)
         data = await self.form(request)
-        if data is None:
-            return self.problem("the form has expired: reload the page", 403, path.name)
         return await _in_thread(self._answer, path, data)
 
     def _answer(self, path: Path, data: dict[str, str]) -> Response:
-        from ioa_agent.steer import make_decision, pending
+        from ioa_agent.steer import make_decision
 
         action = data.get("action", "")
         run, step = self._pending(path)
@@ -226,7 +224,7 @@ class Server:
                 return self.review_page(run, step, 400, str(exc), **data)
 
             def still_pending() -> None:  # under the lock: nobody answered in between
-                now = pending(run)
+                now = reading.pending(run)
                 if now is None or now.checkpoint != step.checkpoint:
                     raise RunBusy("already answered")
 
@@ -241,35 +239,35 @@ class Server:
         return RedirectResponse(f"/runs/{path.name}", 303)
 
     # start and resume --------------------------------------------------------------
-    def start_page(self, request: Request) -> Response:
+    def start_page(self, request: Request, status: int = 200, **typed: str) -> Response:
         rows = [r for r in views.list_runs(self.root) if r["state"] == "failed"]
-        return self.page("start.html.j2", stopped=rows, error="", config="", name="")
+        return self.page(
+            "start.html.j2",
+            status,
+            stopped=rows,
+            folders=[str(d) for d in self.config_dirs],
+            choices=policy.listed_configs(self.config_dirs),
+            **{"error": "", "config": "", "name": "", **typed},
+        )
 
     async def start(self, request: Request) -> Response:
         data = await self.form(request)
-        if data is None:
-            return self.problem("the form has expired: reload the page", 403)
-        return await _in_thread(self._start, data)
+        return await _in_thread(self._start, request, data)
 
-    def _start(self, data: dict[str, str]) -> Response:
-        from ioa_agent.config import ConfigError, load_config
+    def _start(self, request: Request, data: dict[str, str]) -> Response:
+        from ioa_agent.config import ConfigError
 
         config, name = data.get("config", "").strip(), data.get("name", "").strip()
         name = name or time.strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         try:
             views.check_name(name)
-            path = Path(config).expanduser()
-            if path.suffix not in (".yaml", ".yml") or not path.is_file():
-                raise ConfigError(f"{config!r} is not a .yaml file on this machine")
-            load_config(path)
+            path = policy.find_config(config, self.config_dirs)
+            policy.check_config(path, self.config_dirs)
             if (self.root / name).exists():
                 raise ConfigError(f"run {name} already exists: pick another name")
         except (ConfigError, views.BadName) as exc:
-            stopped = [r for r in views.list_runs(self.root) if r["state"] == "failed"]
-            return self.page(
-                "start.html.j2", 400, stopped=stopped, error=str(exc), config=config, name=name
-            )
-        proc = workers.start(self.root, path.resolve(), name)
+            return self.start_page(request, 400, error=str(exc), config=config, name=name)
+        proc = workers.start(self.root, path, name)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
             if (self.root / name / "config.yaml").is_file():
@@ -281,13 +279,22 @@ class Server:
         path = self.run_path(request)
         if path is None:
             return self.problem("no such run", 404)
-        if await self.form(request) is None:
-            return self.problem("the form has expired: reload the page", 403, path.name)
         try:
             workers.resume(self.root, path)
         except RunBusy as exc:
             return self.problem(str(exc), 409, path.name)
         return RedirectResponse(f"/runs/{path.name}", 303)
+
+
+def _stamp(store: Path) -> str:
+    """Changes when the store's content does: the file, and its WAL once written to (a
+    reader may leave an empty one)."""
+    parts = []
+    for p in (store, Path(f"{store}-wal")):
+        st = p.stat() if p.exists() else None
+        if st is not None and st.st_size:
+            parts.append(f"{st.st_mtime_ns}.{st.st_size}")
+    return "-".join(parts) or "0"
 
 
 async def _in_thread(fn: Any, *args: Any) -> Any:
@@ -296,9 +303,19 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
     return await run_in_threadpool(fn, *args)
 
 
-def create_app(root: Path, token: str | None = None, local: bool = True) -> Starlette:
-    """The app for the runs under `root`; `token` is required on every request when set."""
-    s = Server(root, token, local)
+def create_app(
+    root: Path,
+    token: str | None = None,
+    local: bool = True,
+    configs: list[Path] | None = None,
+) -> Guard:
+    """The app for the runs under `root`, behind its Guard (`.app` is the Starlette app).
+
+    `token` is required on every request when set (None only with `local`: the
+    `--no-token` case); runs start from configs in `configs` (default: the shipped
+    ones) or in `root`.
+    """
+    s = Server(root, token, local, configs)
     routes = [
         Route("/", s.runs),
         Route("/runs-table", s.runs_table),
@@ -315,21 +332,4 @@ def create_app(root: Path, token: str | None = None, local: bool = True) -> Star
     ]
     app = Starlette(routes=routes)
     app.state.server = s
-    return Guard(app, **s.guard_args)  # type: ignore[return-value]
-
-
-def serve(root: Path, host: str, port: int) -> None:
-    """Run the app until interrupted; a non-local host gets a token, printed once here."""
-    import uvicorn
-
-    local = is_local(host)
-    token = None if local else new_token()
-    app = create_app(root, token, local)
-    name = socket.gethostname() if host in ("0.0.0.0", "::") else host
-    where = f"http://{'[' + name + ']' if ':' in name else name}:{port}/"
-    if token is None:
-        print(f"ioa serve: {where}  (runs in {root}; Ctrl-C stops the page, not the runs)")
-    else:
-        print(f"ioa serve: {where}?token={token}")
-        print("  the token is asked on every request and shown only this once")
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    return Guard(app, **s.guard_args)

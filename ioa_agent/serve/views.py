@@ -3,9 +3,10 @@
 `list_runs` and `summary` give the runs page its rows (state, node, stage, round,
 overall P_S/P_T, teacher tokens and cost); `detail` the run page (curriculum, P_S/P_T
 per module across rounds with the paired change against the untrained student,
-teacher spend per node, rounds, renderings, recent steps). The report's data
-functions (report.data) are reused read-only. Nothing here writes to a run or
-renders HTML (app.py and the templates do).
+teacher spend per node, rounds, renderings, recent steps). Runs are opened
+read-only and without their lock (reading.py), so watching never blocks a writer;
+the report's data functions (report.data) are reused on them. Nothing here writes
+to a run or renders HTML (app.py and the templates do).
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ioa_agent.lock import holder
-from ioa_agent.run import Run, open_run
+from ioa_agent.pedagogy.skills import skill_ratios
+from ioa_agent.run import Run
+from ioa_agent.serve import reading
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 LOG_DIR = ".serve-logs"
 """Under the runs root: the output of the processes `ioa serve` started, one file a run."""
+FIGURE_DIR = ".serve-figures"
+"""Under the runs root: the page's figures and reports, one folder a run, redrawn when
+the run's store changes (the previous drawing is removed)."""
 
 
 class BadName(ValueError):
@@ -46,13 +51,9 @@ def run_dir(root: Path, run_id: str) -> Path | None:
 
 @contextmanager
 def opened(path: Path) -> Iterator[Run]:
-    """The run at `path`, its store closed afterwards."""
-    run = open_run(path)
-    try:
+    """The run at `path` for reading (store and checkpoints read-only, no lock taken)."""
+    with reading.watch(path) as run:
         yield run
-    finally:
-        if "store" in run.__dict__:
-            run.store.close()
 
 
 def log_path(root: Path, run_id: str) -> Path:
@@ -102,17 +103,15 @@ def _stage(values: dict[str, Any]) -> str:
     n = len(cur["stages"])
     if cur["stage"] >= n:
         return f"{n}/{n} (all done)"
-    mods = ", ".join(cur["stages"][cur["stage"]]["modules"])
-    return f"{cur['stage'] + 1}/{n} [{mods}]"
+    skills = ", ".join(cur["stages"][cur["stage"]]["skills"])
+    return f"{cur['stage'] + 1}/{n} [{skills}]"
 
 
 def summary(root: Path, path: Path) -> dict[str, Any]:
     """One row of the runs page."""
-    from ioa_agent.runner import snapshot
-
     with opened(path) as run:
-        snap = snapshot(run)
-        pid = holder(run.dir)
+        snap = reading.snapshot(run)
+        pid = reading.writer(run.dir)
         use = run.store.teacher_usage()
         cost = sum(r["cost"] for r in run.store.teacher_usage_by_node())
         state = _state(run, snap, pid)
@@ -144,17 +143,7 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
 
 def history(run: Run, limit: int = 12) -> list[dict[str, str]]:
     """The last steps of the run, newest first: the node each checkpoint led to, and when."""
-    from ioa_agent.runner import compiled, thread
-
-    out = []
-    with compiled(run) as app:
-        for snap in app.get_state_history(thread(run), limit=limit):
-            node = ",".join(snap.next) or "end"
-            when = (snap.created_at or "")[11:19]
-            if snap.interrupts:
-                node += " (waiting for review)"
-            out.append({"node": node, "when": when, "step": str(snap.metadata.get("step", ""))})
-    return out
+    return reading.history(run, limit)
 
 
 def _paired(run: Run, last: int) -> dict[str, dict[str, Any]]:
@@ -200,27 +189,30 @@ def _losses(run: Run) -> dict[int, Any]:
 def detail(root: Path, path: Path) -> dict[str, Any]:
     """Everything the run page shows."""
     from ioa_agent.report.data import gather
-    from ioa_agent.runner import snapshot
 
     row = summary(root, path)
     with opened(path) as run:
-        snap = snapshot(run)
+        snap = reading.snapshot(run)
         v = snap.values
         cur = v.get("curriculum")
         stages = []
         if cur:
             for i, st in enumerate(cur["stages"]):
                 mark = "current" if i == cur["stage"] else ("done" if i < cur["stage"] else "")
-                mods = [
-                    {
-                        "id": m,
-                        "level": cur["levels"].get(m, 1),
-                        "p_s": v.get("p_s", {}).get(m),
-                        "p_t": v.get("p_t", {}).get(m),
-                    }
-                    for m in st["modules"]
+                scores = skill_ratios(v.get("level_ratios", {}))
+                skills = [
+                    {"id": sk, "ratio": scores.get(sk), "passed": sk in cur.get("passed", [])}
+                    for sk in st["skills"]
                 ]
-                stages.append({"n": i + 1, "mark": mark, "bridge": st["bridge"], "modules": mods})
+                stages.append(
+                    {
+                        "n": i + 1,
+                        "mark": mark,
+                        "bridge": st.get("bridge", False),
+                        "again": st.get("again", False),
+                        "skills": skills,
+                    }
+                )
         try:
             data = gather(run)
         except ValueError as exc:

@@ -7,7 +7,8 @@ the run's lock (refused at once when another process advances it) and hands it t
 the child, which adopts it: no second writer can start in between. The child runs
 in its own session, so stopping the server does not stop a run, and its output is
 appended to `<runs root>/.serve-logs/<run>.log` with a `--- start` and a `--- exit N`
-line. Nothing here renders pages.
+line. The children do not inherit the page's token ($IOA_SERVE_TOKEN). Nothing here
+renders pages or checks what a config may do (policy.py does, before `start`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import ioa_agent
 from ioa_agent.lock import ENV_FD, acquire, set_holder
+from ioa_agent.serve.security import TOKEN_ENV
 from ioa_agent.serve.views import log_path
 
 _children: dict[int, subprocess.Popen] = {}
@@ -34,6 +36,7 @@ def _env(lock_fd: int | None) -> dict[str, str]:
     pkg_root = str(Path(ioa_agent.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
     env.pop(ENV_FD, None)
+    env.pop(TOKEN_ENV, None)
     if lock_fd is not None:
         env[ENV_FD] = str(lock_fd)
     return env

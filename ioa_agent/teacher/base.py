@@ -51,10 +51,15 @@ class Teacher(Protocol):
         """The module of `modules` a seed question belongs to, and its level 1..levels."""
         ...
 
-    def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
+    def write_items(
+        self, module: ModuleSpec, level: int, n: int, seed: int, held_out: bool = False
+    ) -> list[Item]:
         """`n` new items of `module` at `level`, each with a gold answer.
 
-        Deterministic for a given seed: the same request gives the same items.
+        Deterministic for a given seed: the same request gives the same items. With
+        `held_out` they are probes: a teacher that sets aside part of its item space
+        for probes (the built-in arithmetic teacher) draws them from there, and its
+        training items never do; the probe filter of the Adapter guards the rest.
         """
         ...
 

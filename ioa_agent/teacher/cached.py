@@ -84,6 +84,12 @@ class CachedTeacher:
         self.node = ""
         self.hits = 0
         self.misses = 0
+        self.metered = 0  # tokens of every answer given, a cached one at its first cost
+
+    def metered_tokens(self) -> int:
+        """Tokens of every answer this process gave, cached ones at what they first cost:
+        the same requests meter the same whether or not a crash came between them."""
+        return self.metered
 
     def spent_tokens(self) -> int:
         """Teacher tokens (in + out) this run has paid for so far."""
@@ -144,6 +150,7 @@ class CachedTeacher:
                 hits += 1
         self.hits += hits
         self.store.add_hits(self.node, hits)
+        self.metered += self.store.call_tokens([k for k in answers if k not in todo])
         pending = list(todo.items())
         width = max(1, self.max_concurrency)
         for start in range(0, len(pending), width):
@@ -155,6 +162,7 @@ class CachedTeacher:
                 self.store.cache_put(key, task, requests[i], call)
                 answers[key] = call.response
                 self.misses += 1
+                self.metered += call.tokens_in + call.tokens_out
             if error is not None:  # kept what was paid for; the run resumes from the cache
                 raise error
         return [answers[k] for k in keys]
@@ -217,12 +225,17 @@ class CachedTeacher:
         )
         return [None if o is None else (str(o[0]), int(o[1])) for o in out]
 
-    def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
+    def write_items(
+        self, module: ModuleSpec, level: int, n: int, seed: int, held_out: bool = False
+    ) -> list[Item]:
         req = {"module": module.model_dump(), "level": level, "n": n, "seed": seed}
+        extra = {"held_out": True} if held_out else {}
         out = self._many(
             "write_items",
-            [req],
-            lambda i: [it.model_dump() for it in self.inner.write_items(module, level, n, seed)],
+            [req | extra],
+            lambda i: [
+                it.model_dump() for it in self.inner.write_items(module, level, n, seed, **extra)
+            ],
         )[0]
         return [Item(**i) for i in out or []]
 

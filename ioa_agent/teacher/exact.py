@@ -29,8 +29,10 @@ class ArithmeticTeacher:
     def classify(self, prompt: str, modules: list[ModuleSpec], levels: int) -> tuple[str, int]:
         raise ValueError("built-in items carry their module; only seed data needs classifying")
 
-    def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
-        return arithmetic.write_items(module.id, level, n, seed)
+    def write_items(
+        self, module: ModuleSpec, level: int, n: int, seed: int, held_out: bool = False
+    ) -> list[Item]:
+        return arithmetic.write_items(module.id, level, n, seed, probes=held_out)
 
     def synthesize(self, seed_item: Item, level: int, n: int, seed: int) -> list[Item]:
         return arithmetic.synthesize(seed_item, level, n, seed)

@@ -286,7 +286,10 @@ class LLMTeacher:
             for it in answer.items
         ]
 
-    def write_items(self, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
+    def write_items(
+        self, module: ModuleSpec, level: int, n: int, seed: int, held_out: bool = False
+    ) -> list[Item]:
+        # no item space to split: probes are guarded by the Adapter's probe filter
         return self._items("write_items", module.id, level, n, seed, module=module)
 
     def synthesize(self, seed_item: Item, level: int, n: int, seed: int) -> list[Item]:

@@ -1,0 +1,76 @@
+"""The skill gate through the real graph: real SQLite, the exact teacher, the tiny
+student trained for real. Only the student's answers are set (the one seam faked), so
+the test decides which skills it has mastered in each round and checks the route:
+mastered → next stage, a passed skill that falls re-enters the curriculum, each round
+scores only the probes the gate reads, and the last round scores every probe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import tiny_config
+
+from ioa_agent.config import parse_config
+from ioa_agent.pedagogy.skills import skill_id
+from ioa_agent.run import create_run
+from ioa_agent.runner import advance, snapshot
+
+
+def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ioa_agent.assessment as assessment
+
+    config = parse_config(
+        tiny_config(
+            tiny_model,
+            max_rounds=3,
+            organizer={"max_remedial": 0},
+            assess={"scope": "needed"},
+        )
+    )
+    run = create_run(config, tmp_path, "gate")
+    right: dict[int, set[str]] = {0: set(), 1: {"arithmetic/addition@1"}, 2: set(), 3: set()}
+
+    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
+        gold = {p.prompt: p for p in run.store.items("probe")}
+        out = []
+        for q in prompts:
+            p = gold.get(q)
+            ok = p is not None and skill_id(p.module, p.level) in right[rnd]
+            out.append(f"{p.answer}." if ok else "no idea")
+        return out
+
+    monkeypatch.setattr(assessment, "student_outputs", answers)
+    assert advance(run).done
+    probes = run.store.items("probe")
+    skill_of = {p.id: skill_id(p.module, p.level) for p in probes}
+    gates = {e["payload"]["round"]: e["payload"] for e in run.store.events("gate")}
+
+    # round 1 taught addition@1 and scored only its probes: 2 of 2 right, passed
+    assert gates[1]["skills"] == ["arithmetic/addition@1"]
+    assessed_1 = {r["item_id"] for r in run.store.assessment(1)}
+    assert {skill_of[i] for i in assessed_1} == {"arithmetic/addition@1"}
+    row = gates[1]["gate"][0]
+    assert row["passed"] and row["n"] == 2 and set(row["probes"]) == assessed_1
+    assert gates[1]["mastered"] and gates[1]["decision"] == "organize"
+
+    # round 2: the next stage, plus the passed skill re-checked; it fell, so it is
+    # taught again next (the stage failed and moved on by escalation)
+    stage_2 = set(gates[2]["skills"])
+    assessed_2 = {skill_of[r["item_id"]] for r in run.store.assessment(2)}
+    assert assessed_2 == stage_2 | {"arithmetic/addition@1"}
+    assert gates[2]["forgotten"] == ["arithmetic/addition@1"] and not gates[2]["mastered"]
+    advances = [e["payload"] for e in run.store.events("advance")]
+    assert [a.get("reentered") for a in advances] == [None, ["arithmetic/addition@1"]]
+    stages = snapshot(run).values["curriculum"]["stages"]
+    again = [s for s in stages if s.get("again")]
+    assert again == [{"skills": ["arithmetic/addition@1"], "bridge": False, "again": True}]
+    assert gates[3]["skills"] == ["arithmetic/addition@1"]
+
+    # the run's last assessment scores every probe
+    assert {r["item_id"] for r in run.store.assessment(3)} == {p.id for p in probes}
+    assert gates[3]["decision"] == "end"
