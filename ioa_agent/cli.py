@@ -111,6 +111,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         mods = ", ".join(cur["stages"][cur["stage"]]["skills"]) if cur["stage"] < n else "-"
         stage = f"stage {min(cur['stage'] + 1, n)}/{n} [{mods}]"
         print(f"cycle {v['cycle']}  {stage}  round {v.get('round', 0)}  remedial {v['remedial']}")
+        if cur.get("passed"):
+            print(f"passed the gate: {', '.join(cur['passed'])}")
+    for gate in run.store.events("gate")[-1:]:
+        for row in gate["payload"].get("gate", []):
+            verdict = "passed" if row["passed"] else "not yet"
+            print(
+                f"last gate (round {gate['payload']['round']}): {row['skill']} "
+                f"{row['correct']}/{row['n']} probes, P_S/P_T {row['ratio']:.2f}, {verdict}"
+            )
     if v.get("p_s"):
         rnd = v.get("round", 0)
         console.print(

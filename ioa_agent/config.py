@@ -166,6 +166,12 @@ class OrganizerConfig(_Section):
         "(unset: 16, or identifier.probes_per_level when that is fewer).",
     )
     max_remedial: int = Field(5, ge=0, description="Remedial rounds before escalating.")
+    max_skills_per_stage: int | None = Field(
+        None,
+        ge=1,
+        description="Cut a layer of the skill graph into stages of at most this many skills "
+        "(easier first); None: a whole layer is one stage.",
+    )
     on_escalation: Literal["ask", "move_on"] = Field(
         "ask", description="When remedial rounds run out: ask a person, or move on."
     )
@@ -324,6 +330,8 @@ class Config(_Section):
                 "set teacher.kind to `llm` for seed data or another domain"
             )
         need, have = self.organizer.gate_min_probes, self.identifier.probes_per_level
+        if self.seed_data is not None:  # probes held out per module, spread over levels
+            have = max(1, self.seed_data.probes_per_module // self.seed_data.levels)
         if "gate_min_probes" not in self.organizer.model_fields_set:
             self.organizer.gate_min_probes = need = min(need, have)
         if self.seed_data is None and need > have:
@@ -351,11 +359,6 @@ def ineffective_fields(config: Config) -> list[str]:
             "field `identifier.probes_per_level` has no effect with `seed_data`: probes are "
             "held out per module (`seed_data.probes_per_module`)"
         )
-    if config.seed_data is None and config.organizer.gate_min_probes < GATE_PROBES:
-        out.append(
-            f"the mastery gate judges each skill on {config.organizer.gate_min_probes} probes "
-            f"(identifier.probes_per_level): {GATE_PROBES} or more tell 0.9 from luck"
-        )
     if config.student.backend == "vllm" and "batch_size" in config.assess.model_fields_set:
         out.append(
             "field `assess.batch_size` has no effect with `student.backend: vllm`: the server "
@@ -363,6 +366,17 @@ def ineffective_fields(config: Config) -> list[str]:
             "vLLM is missing and assessment falls back to transformers"
         )
     return out
+
+
+def weak_gate(config: Config) -> str | None:
+    """A line when the mastery gate judges skills on fewer probes than tell 0.9 from luck."""
+    n = config.organizer.gate_min_probes
+    if n >= GATE_PROBES or config.seed_data is not None:  # seed data: as many as it holds
+        return None
+    return (
+        f"the mastery gate judges each skill on {n} probes (identifier.probes_per_level): "
+        f"{GATE_PROBES} or more tell 0.9 from luck"
+    )
 
 
 DEMO = "demo.yaml"
@@ -406,7 +420,8 @@ def load_config(path: Path | None = None, warn: bool = True) -> Config:
                 "JSONL file or a dataset id, hf://OWNER/NAME[:CONFIG]/SPLIT"
             )
         config.seed_data.path = str(seed)
-    for message in ineffective_fields(config) if warn else []:
+    weak = weak_gate(config)
+    for message in [*ineffective_fields(config), *([weak] if weak else [])] if warn else []:
         warnings.warn(f"{where}: {message}", ConfigWarning, stacklevel=2)
     return config
 

@@ -51,27 +51,29 @@ MARGIN = 8
 """Tokens an assessment's answer may run past the longest candidate completion."""
 
 
-def check_answer_room(run: Run, rnd: int, completions: list[str]) -> int:
+def check_answer_room(run: Run, rnd: int, samples: dict[tuple[str, int, str], list[Item]]) -> int:
     """The longest candidate completion in the student's tokens; when it does not fit
-    `assess.max_new_tokens` with `MARGIN` to spare, a warning (once a run): a rendering
-    cut off at assessment would lose by truncation, not by what the student learned."""
-    if not completions:
+    `assess.max_new_tokens` with `MARGIN` to spare, a warning naming the rendering
+    (once a run): a rendering cut off at assessment would lose by truncation, not by
+    what the student learned."""
+    sized = [(key, it.completion()) for key, items in samples.items() for it in items]
+    if not sized:
         return 0
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(run.student_model))
-    longest = max(len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions)
+    lengths = [(len(tokenizer(c, add_special_tokens=False)["input_ids"]), k) for k, c in sized]
+    longest, (module, level, name) = max(lengths)
     cap = run.config.assess.max_new_tokens
     if longest + MARGIN > cap and not run.store.events("answer_room"):
-        need = longest + MARGIN
-        line = (
-            f"round {rnd}: a candidate rendering's completion runs to {longest} tokens but "
-            f"assessment stops at assess.max_new_tokens {cap}: set it to at least {need}"
+        payload = {"round": rnd, "longest": longest, "cap": cap, "rendering": name}
+        run.store.log_event("answer_room", "adapt", "answer_room", payload)
+        console.print(
+            f"round {rnd}: the `{name}` rendering of {module}@{level} runs to {longest} "
+            f"tokens; answers in it would be cut off at assess.max_new_tokens {cap} were it "
+            f"picked: set that to at least {longest + MARGIN}",
+            markup=False,
         )
-        run.store.log_event(
-            "answer_room", "adapt", "answer_room", {"round": rnd, "longest": longest, "cap": cap}
-        )
-        console.print(line, markup=False)
     return longest
 
 
@@ -112,7 +114,7 @@ def fit(run: Run, rnd: int, items: list[Item]) -> tuple[list[Item], dict[str, An
             for name in cfg.renderings:
                 samples[(*key, name)] = [m for m in _rendered(run, sample, name) if m]
         pairs = [(it.prompt, it.completion()) for s in samples.values() for it in s]
-        check_answer_room(run, rnd, [c for _, c in pairs])
+        check_answer_room(run, rnd, samples)
         from ioa_agent.student.score import answer_losses
 
         losses = iter(answer_losses(run.student_model, pairs, run.adapter_dir(rnd - 1)))

@@ -87,6 +87,11 @@ def test_yaml_on_off_switches_read_as_words(tmp_path: Path) -> None:
     assert load_config(None).train.packing == "on"  # the demo packs (measured faster)
 
 
+def write_config_text(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
 def test_fields_without_effect_warn_at_load_time(tmp_path: Path) -> None:
     seed = tmp_path / "seed.jsonl"
     seed.write_text('{"question": "1 + 1?", "answer": "2"}\n')
@@ -103,7 +108,12 @@ def test_fields_without_effect_warn_at_load_time(tmp_path: Path) -> None:
     assert "`identifier.probes_per_level` has no effect with `seed_data`" in messages[0]
     assert "`assess.batch_size` has no effect with `student.backend: vllm`" in messages[1]
     assert all(m.startswith(f"{path}: field ") for m in messages)
+    assert config.organizer.gate_min_probes == 2  # 8 probes a module over 3 levels
     # the same fields where they do have an effect, or left unset: no warning
+    with pytest.warns(ConfigWarning, match="judges each skill on 4 probes"):
+        load_config(
+            write_config_text(tmp_path / "weak.yaml", "identifier: {probes_per_level: 4}\n")
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConfigWarning)
         assert ineffective_fields(parse_config({"identifier": {"probes_per_level": 16}})) == []

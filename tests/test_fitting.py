@@ -153,3 +153,26 @@ def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path
     assert len(asked) == 12
     assert {(q.module, q.level) for q in asked} == {right}
     assert not {q.prompt for q in asked} & {p.prompt for p in probes}
+
+
+def test_a_candidate_longer_than_the_assessment_cap_is_named_once(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ioa_agent.fitting import MARGIN, check_answer_room
+
+    run = create_run(parse_config(tiny_config(tiny_model, assess={"max_new_tokens": 40})), tmp_path)
+    item = arithmetic.write_items("arithmetic/addition", 1, 1, seed=0)[0]
+    short = item.model_copy(update={"rationale": f"{item.answer}.", "rendering": "direct"})
+    long_ = item.model_copy(update={"rationale": "step by step " * 20 + item.answer})
+    samples = {("arithmetic/addition", 1, "direct"): [short]}
+    assert check_answer_room(run, 1, samples) <= 40 - MARGIN
+    assert run.store.events("answer_room") == []  # fits: nothing said
+    samples[("arithmetic/addition", 1, "teacher")] = [long_]
+    longest = check_answer_room(run, 1, samples)
+    assert longest > 40
+    (event,) = run.store.events("answer_room")
+    assert event["payload"] == {"round": 1, "longest": longest, "cap": 40, "rendering": "teacher"}
+    out = capsys.readouterr().out
+    assert "`teacher` rendering of arithmetic/addition@1" in out and str(longest + MARGIN) in out
+    check_answer_room(run, 2, samples)  # once a run
+    assert len(run.store.events("answer_room")) == 1 and "rendering" not in capsys.readouterr().out

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import tiny_config
 
+from ioa_agent.cli import main
 from ioa_agent.config import parse_config
 from ioa_agent.pedagogy.skills import skill_id
 from ioa_agent.run import create_run
@@ -20,7 +21,10 @@ from ioa_agent.runner import advance, snapshot
 
 
 def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
-    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import ioa_agent.assessment as assessment
 
@@ -74,3 +78,11 @@ def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
     # the run's last assessment scores every probe
     assert {r["item_id"] for r in run.store.assessment(3)} == {p.id for p in probes}
     assert gates[3]["decision"] == "end"
+
+    # `ioa status` shows the last gate's count per skill, and no skill as passed: the
+    # one that passed fell and was taught again
+    capsys.readouterr()
+    assert main(["status", "gate", "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "passed the gate:" not in out
+    assert "last gate (round 3): arithmetic/addition@1 0/2 probes, P_S/P_T 0.00, not yet" in out

@@ -168,3 +168,13 @@ def test_plan_round_remedial_teaches_only_the_weak_skills() -> None:
     assert plan == [("a/x", 1, "remedial"), ("b/y", 3, "standard")]
     # nothing weak: every skill gets the round
     assert plan_round(["c/z@2"], ratios, remedial=True) == [("c/z", 2, "standard")]
+
+
+def test_cap_stages_cuts_a_layer_easier_skills_first() -> None:
+    from ioa_agent.pedagogy.organizer import cap_stages
+
+    scores = {"a@1": 0.1, "b@1": 0.5, "c@1": 0.5, "d@2": 0.0}
+    layers = [["a@1", "b@1", "c@1"], ["d@2"]]
+    assert cap_stages(layers, scores, 1) == [["b@1"], ["c@1"], ["a@1"], ["d@2"]]
+    assert cap_stages(layers, scores, 2) == [["b@1", "c@1"], ["a@1"], ["d@2"]]
+    assert cap_stages(layers, scores, None) == layers

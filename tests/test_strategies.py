@@ -214,3 +214,38 @@ def test_a_big_plan_entry_keeps_within_its_round_share(tiny_model: Path, tmp_pat
     assert made[1]["kept"] > 0 and made[2]["kept"] > 0, made
     share = (budget - diagnosis) // 2
     assert made[1]["teacher_tokens"] - diagnosis <= share + one_pass // 6 + 2_000, made
+
+
+def test_a_budgeted_run_renders_in_every_round(tiny_model: Path, tmp_path: Path) -> None:
+    """The round's reserve covers rendering and self-replay, so no round is left to
+    train on the teacher's text because an earlier one spent the tokens; a writing
+    step cut short for budget leaves a `budget` event."""
+    big = {"seeds_per_module": 24, "j": 10}
+    free = tiny_config(tiny_model, max_rounds=1, adapter=big)
+    path = write_config(tmp_path / "free.yaml", free)
+    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "free"]) == 0
+    run = find_run(tmp_path, "free")
+    by_node = {
+        r["node"]: r["tokens_in"] + r["tokens_out"] for r in run.store.teacher_usage_by_node()
+    }
+    data = run.store.events("data")[0]["payload"]
+    assert data["tokens"]["rendering"] > 0 and data["rendered"] > 0, data
+    diagnosis, one_round = by_node["diagnose"], by_node["adapt"]
+    budget = diagnosis + int(1.5 * one_round)  # three rounds of half a round's tokens each
+    cfg = tiny_config(
+        tiny_model,
+        max_rounds=3,
+        teacher={"budget_tokens": budget, "max_concurrency": 4},
+        adapter=big,
+        organizer={"max_remedial": 2, "on_escalation": "move_on"},
+    )
+    path = write_config(tmp_path / "budget.yaml", cfg)
+    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "b"]) == 0
+    run = find_run(tmp_path, "b")
+    made = {e["payload"]["round"]: e["payload"] for e in run.store.events("data")}
+    assert sorted(made) == [1, 2, 3]
+    for rnd, d in made.items():
+        assert d["kept"] > 0 and d["rendered"] > 0 and d["renderings"], (rnd, d)
+    skipped = [e["payload"] for e in run.store.events("budget")]
+    assert skipped and all(e["step"] == "writing" for e in skipped), skipped
+    assert run.teacher.spent_tokens() <= budget + one_round // 10

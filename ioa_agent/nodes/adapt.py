@@ -69,8 +69,9 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
         try:
             # with a budget, passes over the plan (fresh seeds each) fill the round's share
             budget = run.config.teacher.budget_tokens
+            width = run.config.teacher.max_concurrency
             for rep, (module, level, variant) in plan_passes(plan, budget):
-                if out_of_budget(len(candidates)):
+                if out_of_budget(len(candidates), min(cfg.seeds_per_module, width) * cfg.j):
                     if rep == 0:
                         skipped(run, rnd, "writing", f"stopped before {module}@{level}")
                     break
@@ -85,12 +86,11 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
                 if run.config.seed_data is not None:  # seed items with a worked solution
                     candidates += [(s, s.answer) for s in seeds if s.rationale]
                 # a teacher batch of seeds at a time, so the share is checked between them
-                width = run.config.teacher.max_concurrency
                 for first in range(0, len(seeds), width):
-                    if first and out_of_budget(len(candidates)):
+                    chunk = seeds[first : first + width]
+                    if first and out_of_budget(len(candidates), len(chunk) * cfg.j):
                         skipped(run, rnd, "writing", f"stopped within {module}@{level}")
                         break
-                    chunk = seeds[first : first + width]
                     candidates += make_items(
                         run, chunk, level, rewrite, variant, rnd, advance, offset=first
                     )
@@ -178,9 +178,11 @@ def phase_costs(run: Run) -> dict[str, float]:
     return out
 
 
-def budget_guard(run: Run, rnd: int) -> Callable[[int], bool]:
-    """A check, given the count of items written so far, that is true once this round's
-    writing plus what rendering and self-replay will cost reaches its share.
+def budget_guard(run: Run, rnd: int) -> Callable[..., bool]:
+    """A check, given the count of items written so far and of those the next teacher
+    batch would write, that is true once this round's writing, that batch, and what
+    rendering and self-replay will cost would pass its share (a batch can be a large
+    part of a share, so it is judged before it is paid for).
 
     The share is an even split of what is left over the rounds left
     (pedagogy.strategies.round_allowance). When the round's items are then written in
@@ -196,19 +198,22 @@ def budget_guard(run: Run, rnd: int) -> Callable[[int], bool]:
     start = run.teacher.spent_tokens()
     allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
     if allowance is None:
-        return lambda made: False
+        return lambda made, upcoming=0: False
     measured = phase_costs(run) if fits(run.config) else {}
     reserve = fits(run.config)
     cfg = run.config.adapter
 
-    def spent(made: int) -> bool:
+    def spent(made: int, upcoming: int = 0) -> bool:
         writing = run.teacher.spent_tokens() - start
-        if not reserve or made == 0:
+        if made == 0:
             return writing >= allowance
         per_item = writing / made
+        if not reserve:
+            return writing + per_item * upcoming >= allowance
         render = measured.get("render_per_item", RENDER_ESTIMATE * per_item)
         own = measured.get("self_replay", cfg.self_replay_questions * per_item / cfg.j)
-        return writing + render * made + own >= allowance
+        total = made + upcoming
+        return writing + per_item * upcoming + render * total + own >= allowance
 
     return spent
 

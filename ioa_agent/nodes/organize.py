@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 
 from ioa_agent.domains.arithmetic import declared_skill_edges
 from ioa_agent.pedagogy.identifier import edges_from_list
-from ioa_agent.pedagogy.organizer import apply_zpd, topological_stages
+from ioa_agent.pedagogy.organizer import apply_zpd, cap_stages, topological_stages
 from ioa_agent.pedagogy.plans import apply_feedback, parse_feedback
 from ioa_agent.pedagogy.skills import (
     all_skills,
@@ -59,6 +59,7 @@ def plan(run: Run, state: State) -> list[dict]:
     skills = curriculum_skills(targets, max_levels, scores, edges, tau)
     mastered = {s for s, r in scores.items() if r >= tau}
     layers = topological_stages(skills, edges, mastered)
+    layers = cap_stages(layers, scores, run.config.organizer.max_skills_per_stage)
     return apply_zpd(layers, scores, run.config.organizer.tau_zpd)
 
 

@@ -5,8 +5,9 @@ take any ids, so they read the same for skills as for modules.
 
 - `topological_stages` layers the skills to teach along the prerequisite DAG; levels
   chain within a module, so difficulty rises one level at a time.
-- `apply_zpd` (Eq. 8) splits a stage that is too big a step, or marks it for
-  bridging data when it cannot be split.
+- `cap_stages` cuts a layer into stages of at most N skills (a small student learns
+  one skill a round best); `apply_zpd` (Eq. 8) splits a stage that is too big a step,
+  or marks it for bridging data when it cannot be split.
 - `weak` names the skills below τ_mastery (Bloom: move on only at ratio ≥ τ_mastery);
   the gate itself is `skills.skill_gate`.
 - `decide_after_assess` is the routing rule after an assessment.
@@ -58,6 +59,21 @@ def topological_stages(
         stages.append(layer)
         remaining.difference_update(layer)
     return stages
+
+
+def cap_stages(
+    stages: Sequence[Sequence[str]], scores: Mapping[str, float], most: int | None
+) -> list[list[str]]:
+    """Each stage cut into stages of at most `most` skills, the easier (higher score;
+    ties by id) first; None leaves them whole. Only delays skills within a layer, so
+    prerequisite order holds."""
+    if most is None:
+        return [list(s) for s in stages if s]
+    out: list[list[str]] = []
+    for stage in stages:
+        ranked = sorted(stage, key=lambda k: (-scores.get(k, 0.0), k))
+        out += [sorted(ranked[i : i + most]) for i in range(0, len(ranked), most)]
+    return out
 
 
 def _mean_score(modules: Sequence[str], p_s: Mapping[str, float]) -> float:

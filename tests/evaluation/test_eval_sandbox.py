@@ -73,6 +73,14 @@ def _hostile(program: str) -> sandbox.SandboxResult:
     return result
 
 
+if os.environ.get("IOA_REQUIRE_SANDBOX") and not (
+    isolation().separate_user and isolation().network_isolated
+):  # CI must run the isolation tests, not skip them
+    raise RuntimeError(
+        f"IOA_REQUIRE_SANDBOX is set but the sandbox runs as {isolation().mode}: "
+        f"{'; '.join(isolation().notes)}"
+    )
+
 needs_separate_user = pytest.mark.skipif(
     not isolation().separate_user,
     reason=f"sandbox runs with the caller's uid here ({isolation().mode}): no file protection",
