@@ -58,7 +58,11 @@ def thread(run: Run) -> dict[str, Any]:
 def snapshot(run: Run) -> Outcome:
     """The run's last checkpoint, without running anything."""
     with compiled(run) as app:
-        snap = app.get_state(thread(run))
+        return outcome_of(app.get_state(thread(run)))
+
+
+def outcome_of(snap: Any) -> Outcome:
+    """An Outcome from a LangGraph state snapshot."""
     interrupts = [i.value for i in snap.interrupts]
     started = bool(snap.values) or bool(snap.next)
     return Outcome(

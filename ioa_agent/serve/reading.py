@@ -25,7 +25,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from ioa_agent.lock import LOCK_FILE, holder
 from ioa_agent.run import Run, open_run
-from ioa_agent.runner import Outcome, thread
+from ioa_agent.runner import Outcome, outcome_of, thread
 from ioa_agent.steer import Pending
 from ioa_agent.store import RunStore
 
@@ -90,16 +90,7 @@ def checkpoints(run: Run) -> Iterator[CompiledStateGraph]:
 def snapshot(run: Run) -> Outcome:
     """The run's last checkpoint, read-only (runner.snapshot's answer)."""
     with checkpoints(run) as app:
-        snap = app.get_state(thread(run))
-    interrupts = [i.value for i in snap.interrupts]
-    started = bool(snap.values) or bool(snap.next)
-    return Outcome(
-        done=started and not snap.next,
-        next=tuple(snap.next),
-        interrupt=interrupts[0] if interrupts else None,
-        values=dict(snap.values),
-        checkpoint=str((snap.config or {}).get("configurable", {}).get("checkpoint_id") or ""),
-    )
+        return outcome_of(app.get_state(thread(run)))
 
 
 def pending(run: Run) -> Pending | None:
