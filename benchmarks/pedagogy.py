@@ -19,7 +19,7 @@ the same rounds and the same training steps per round. Writes, under --out
                                   and an unfinished one resumed
 
     .venv/bin/python benchmarks/pedagogy.py --tiny         # smoke run, tiny student
-    .venv/bin/python benchmarks/pedagogy.py                # SmolLM2 student (~1.9 h here)
+    .venv/bin/python benchmarks/pedagogy.py                # SmolLM2 student (see --estimate)
     .venv/bin/python benchmarks/pedagogy.py --estimate     # only print the time estimate
 
 Besides the six strategies, `uniform+pick` is `uniform` trained on the rendering the
@@ -29,8 +29,9 @@ between `ioa` and it the Identifier's and the Organizer's share.
 
 --tiny uses a random-weight few-layer student: its numbers show the machinery, not
 the method. The SmolLM2 run uses the demo's sizes (ioa_agent/defaults/demo.yaml)
-except for the budget, rounds, steps and probes below, which are sized so that the 18
-runs fit in two hours of a 2-core CPU; on a GPU raise --rounds and --steps.
+except for the budget, rounds, steps and probes below (--estimate prints the time they
+take here); on a GPU raise --rounds and --steps. Every strategy scores every probe every
+round (`assess.scope: all`), so each has a learning curve.
 """
 
 from __future__ import annotations
