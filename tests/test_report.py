@@ -99,7 +99,7 @@ def test_single_run_report_shows_the_runs_values(runs: Path) -> None:
 
     # the curriculum stages and the review decisions, including the rejection
     for stage in run.store.events("plan")[0]["payload"]["stages"]:
-        assert ", ".join(stage["modules"]) in text
+        assert ", ".join(stage["skills"]) in text
     assert "reject: easier" in text and "approve" in text
     assert "replan:" in text
 
