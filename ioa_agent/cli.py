@@ -25,6 +25,7 @@ from ioa_agent.evaluation.cli import add_eval_parser
 from ioa_agent.lock import RunBusy, StaleAnswer
 from ioa_agent.pedagogy.plans import PlanError
 from ioa_agent.run import Run, RunNotFound, create_run, find_run, open_run
+from ioa_agent.state import OldRun
 from ioa_agent.teacher.base import TeacherUnreachable
 
 DEFAULT_RUNS = "checkpoints"
@@ -347,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         TeacherUnreachable,
         RunBusy,
         StaleAnswer,
+        OldRun,
     ) as exc:
         print(f"ioa: error: {exc}", file=sys.stderr)
         return 2

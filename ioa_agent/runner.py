@@ -25,7 +25,7 @@ from ioa_agent.config import Config
 from ioa_agent.graph import build_graph
 from ioa_agent.lock import StaleAnswer, run_lock
 from ioa_agent.run import Run
-from ioa_agent.state import Context
+from ioa_agent.state import Context, check_shape
 
 
 @dataclass
@@ -90,6 +90,7 @@ def advance(
     with run_lock(run.dir), compiled(run) as app:
         cfg = thread(run)
         snap = app.get_state(cfg)
+        check_shape(run.id, snap.values)
         if resume is not None and (
             not snap.interrupts
             or (checkpoint and snap.config["configurable"].get("checkpoint_id") != checkpoint)

@@ -70,3 +70,17 @@ class Context:
         from ioa_agent.run import open_run
 
         return open_run(Path(self.run_dir))
+
+
+class OldRun(ValueError):
+    """A run checkpointed by an older ioa whose state this version cannot continue."""
+
+
+def check_shape(run_id: str, values: dict) -> None:
+    """OldRun when the checkpointed curriculum is not of skills (an older version's)."""
+    cur = values.get("curriculum")
+    if cur and any("skills" not in stage for stage in cur.get("stages", [])):
+        raise OldRun(
+            f"run {run_id} was planned by an older ioa (its stages list modules, not "
+            "skills) and cannot be resumed: start a new run from its config.yaml"
+        )

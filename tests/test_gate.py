@@ -86,3 +86,18 @@ def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
     out = capsys.readouterr().out
     assert "passed the gate:" not in out
     assert "last gate (round 3): arithmetic/addition@1 0/2 probes, P_S/P_T 0.00, not yet" in out
+
+
+def test_a_run_planned_in_modules_is_refused_with_one_line(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run checkpointed before stages were skills stops with a clear error."""
+    from ioa_agent.runner import compiled, thread
+
+    run = create_run(parse_config(tiny_config(tiny_model)), tmp_path, "old")
+    old = {"cycle": 1, "stages": [{"modules": ["arithmetic/addition"], "bridge": False}]}
+    with compiled(run) as app:
+        app.update_state(thread(run), {"curriculum": {**old, "stage": 0, "levels": {}}})
+    assert main(["resume", "old", "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "planned by an older ioa" in err and "run old" in err
