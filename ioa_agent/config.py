@@ -351,42 +351,15 @@ class ConfigWarning(UserWarning):
     """A field set in a config file where it has no effect."""
 
 
-def ineffective_fields(config: Config) -> list[str]:
-    """One line per field the config sets where it has no effect: the field and why."""
-    out: list[str] = []
-    if config.seed_data is not None and "probes_per_level" in config.identifier.model_fields_set:
-        out.append(
-            "field `identifier.probes_per_level` has no effect with `seed_data`: probes are "
-            "held out per module (`seed_data.probes_per_module`)"
-        )
-    if config.student.backend == "vllm" and "batch_size" in config.assess.model_fields_set:
-        out.append(
-            "field `assess.batch_size` has no effect with `student.backend: vllm`: the server "
-            "batches the requests in flight (`student.vllm_concurrency`); it is used only when "
-            "vLLM is missing and assessment falls back to transformers"
-        )
-    return out
-
-
-def weak_gate(config: Config) -> str | None:
-    """A line when the mastery gate judges skills on fewer probes than tell 0.9 from luck."""
-    n = config.organizer.gate_min_probes
-    if n >= GATE_PROBES or config.seed_data is not None:  # seed data: as many as it holds
-        return None
-    return (
-        f"the mastery gate judges each skill on {n} probes (identifier.probes_per_level): "
-        f"{GATE_PROBES} or more tell 0.9 from luck"
-    )
-
-
 DEMO = "demo.yaml"
 
 
 def load_config(path: Path | None = None, warn: bool = True) -> Config:
     """The config from a YAML file, or the built-in offline demo when `path` is None.
 
-    With `warn`, a `ConfigWarning` for each field set where it has no effect (a run
-    directory's config.yaml holds every field, so reopening a run does not warn).
+    With `warn`, a `ConfigWarning` for each line of `config_advice.advice`: fields set
+    where they have no effect, a gate on too few probes (a run directory's config.yaml
+    holds every field, so reopening a run does not warn).
     """
     if path is None:
         text = (Path(__file__).parent / "defaults" / DEMO).read_text()
@@ -420,8 +393,9 @@ def load_config(path: Path | None = None, warn: bool = True) -> Config:
                 "JSONL file or a dataset id, hf://OWNER/NAME[:CONFIG]/SPLIT"
             )
         config.seed_data.path = str(seed)
-    weak = weak_gate(config)
-    for message in [*ineffective_fields(config), *([weak] if weak else [])] if warn else []:
+    from ioa_agent.config_advice import advice  # it reads Config: imported here, no cycle
+
+    for message in advice(config) if warn else []:
         warnings.warn(f"{where}: {message}", ConfigWarning, stacklevel=2)
     return config
 

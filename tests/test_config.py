@@ -11,10 +11,10 @@ from ioa_agent.config import (
     ConfigError,
     ConfigWarning,
     dump_config,
-    ineffective_fields,
     load_config,
     parse_config,
 )
+from ioa_agent.config_advice import ineffective_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 
