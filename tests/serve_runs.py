@@ -60,6 +60,15 @@ def copy_run(src: Path, root: Path, name: str) -> Path:
     return dst
 
 
+def fresh_runs(built: dict[str, Path], tmp_path: Path) -> Path:
+    """A runs folder of its own holding copies of the built paused and finished runs."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    copy_run(built["paused"], root, "paused")
+    copy_run(built["finished"], root, "finished")
+    return root
+
+
 def poison_samples(run_dir: Path, text: str) -> None:
     """Make every probe prompt hold `text` (as an LLM teacher's item could)."""
     with sqlite3.connect(run_dir / "store.db") as db:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from serve_runs import built_runs, client, copy_run, poison_samples, wait_free
+from serve_runs import built_runs, client, fresh_runs, poison_samples, wait_free
 
 from ioa_agent.cli import main
 from ioa_agent.run import find_run
@@ -35,11 +35,7 @@ def built(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
 @pytest.fixture
 def runs(built: dict[str, Path], tmp_path: Path) -> Path:
-    root = tmp_path / "runs"
-    root.mkdir()
-    copy_run(built["paused"], root, "paused")
-    copy_run(built["finished"], root, "finished")
-    yield root
+    yield fresh_runs(built, tmp_path)
     workers.stop_all()
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_runs import built_runs, client, copy_run, wait_free
+from serve_runs import built_runs, client, fresh_runs, wait_free
 
 from ioa_agent.lock import acquire, run_lock
 from ioa_agent.run import find_run
@@ -31,12 +31,7 @@ from ioa_agent.serve import reading, views, workers
 def runs(
     tiny_model: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> Iterator[Path]:
-    built = built_runs(tiny_model, tmp_path_factory)
-    root = tmp_path / "runs"
-    root.mkdir()
-    copy_run(built["paused"], root, "paused")
-    copy_run(built["finished"], root, "finished")
-    yield root
+    yield fresh_runs(built_runs(tiny_model, tmp_path_factory), tmp_path)
     workers.stop_all()
 
 

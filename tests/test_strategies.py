@@ -30,7 +30,7 @@ from ioa_agent.pedagogy.strategies import (
     uses_identifier,
     uses_organizer,
 )
-from ioa_agent.run import find_run
+from ioa_agent.run import Run, find_run
 
 MODULES = ["a/x", "a/y", "b/z", "c/w"]
 
@@ -190,18 +190,24 @@ def test_targeted_synthesizes_from_training_failures_not_probes(runs: Path) -> N
     assert parents and parents <= failed
 
 
+def unbudgeted_round(tiny_model: Path, tmp_path: Path, adapter: dict) -> tuple[Run, int, int]:
+    """A one-round run without a budget: the run, and the teacher tokens its diagnosis
+    and its round (writing, rendering, self-replay) cost."""
+    free = tiny_config(tiny_model, max_rounds=1, adapter=adapter)
+    path = write_config(tmp_path / "free.yaml", free)
+    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "free"]) == 0
+    run = find_run(tmp_path, "free")
+    by_node = {
+        r["node"]: r["tokens_in"] + r["tokens_out"] for r in run.store.teacher_usage_by_node()
+    }
+    return run, by_node["diagnose"], by_node["adapt"]
+
+
 def test_a_big_plan_entry_keeps_within_its_round_share(tiny_model: Path, tmp_path: Path) -> None:
     """One stage entry of many seeds (the demo's 24 x J 10) is written a teacher batch
     at a time, so round 1 stops near its share and round 2 still has tokens to teach."""
     big = {"seeds_per_module": 24, "j": 10}
-    free = tiny_config(tiny_model, max_rounds=1, adapter=big)
-    path = write_config(tmp_path / "free.yaml", free)
-    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "free"]) == 0
-    by_node = {
-        r["node"]: r["tokens_in"] + r["tokens_out"]
-        for r in find_run(tmp_path, "free").store.teacher_usage_by_node()
-    }
-    diagnosis, one_pass = by_node["diagnose"], by_node["adapt"]  # a whole entry, unbudgeted
+    _, diagnosis, one_pass = unbudgeted_round(tiny_model, tmp_path, big)  # a whole entry
     budget = diagnosis + int(0.9 * one_pass)
     cfg = tiny_config(
         tiny_model,
@@ -224,16 +230,9 @@ def test_a_budgeted_run_renders_in_every_round(tiny_model: Path, tmp_path: Path)
     train on the teacher's text because an earlier one spent the tokens; a writing
     step cut short for budget leaves a `budget` event."""
     big = {"seeds_per_module": 24, "j": 10}
-    free = tiny_config(tiny_model, max_rounds=1, adapter=big)
-    path = write_config(tmp_path / "free.yaml", free)
-    assert main(["run", "--config", str(path), "--runs", str(tmp_path), "--name", "free"]) == 0
-    run = find_run(tmp_path, "free")
-    by_node = {
-        r["node"]: r["tokens_in"] + r["tokens_out"] for r in run.store.teacher_usage_by_node()
-    }
+    run, diagnosis, one_round = unbudgeted_round(tiny_model, tmp_path, big)
     data = run.store.events("data")[0]["payload"]
     assert data["tokens"]["rendering"] > 0 and data["rendered"] > 0, data
-    diagnosis, one_round = by_node["diagnose"], by_node["adapt"]
     budget = diagnosis + int(1.5 * one_round)  # three rounds of half a round's tokens each
     cfg = tiny_config(
         tiny_model,

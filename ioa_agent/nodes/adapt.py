@@ -199,8 +199,8 @@ def budget_guard(run: Run, rnd: int) -> Callable[..., bool]:
     allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
     if allowance is None:
         return lambda made, upcoming=0: False
-    measured = phase_costs(run) if fits(run.config) else {}
     reserve = fits(run.config)
+    measured = phase_costs(run) if reserve else {}
     cfg = run.config.adapter
 
     def spent(made: int, upcoming: int = 0) -> bool:

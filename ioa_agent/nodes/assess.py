@@ -39,7 +39,6 @@ from ioa_agent.pedagogy.skills import (
     skill_gate,
     skill_id,
     skill_ratios,
-    stage_modules,
 )
 from ioa_agent.pedagogy.strategies import (
     budget_left,
@@ -166,7 +165,6 @@ def assess(state: State, runtime: Runtime[Context]) -> State:
         "round": rnd,
         "stage": cur["stage"],
         "skills": stage,
-        "modules": stage_modules(cur["stages"][cur["stage"]]),
         "gate": gate,
         "mastered": mastered,
         "forgotten": lost,
