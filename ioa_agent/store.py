@@ -147,7 +147,7 @@ class RunStore:
             }
             for it in items
         ]
-        with self.db.conn:
+        with self.db.atomic():
             self.db["items"].upsert_all(rows, pk=("role", "round", "id"), alter=True)
 
     def items(
@@ -169,7 +169,7 @@ class RunStore:
 
     # teacher's answers to probes (P_T) --------------------------------------------
     def save_teacher_answers(self, rows: list[dict[str, Any]]) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["teacher_answers"].upsert_all(rows, pk="item_id")
 
     def teacher_answers(self) -> dict[str, dict[str, Any]]:
@@ -177,7 +177,7 @@ class RunStore:
 
     # assessments ---------------------------------------------------------------
     def save_assessment(self, round: int, rows: list[dict[str, Any]]) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["assessments"].upsert_all(
                 [{"round": round, **r} for r in rows], pk=("round", "item_id")
             )
@@ -214,7 +214,7 @@ class RunStore:
     def cache_put(self, key: str, task: str, request: Any, call: TeacherCall) -> None:
         """Store one real teacher call and its answer (or its failure), committed at once."""
         now = time.time()
-        with self.db.conn:
+        with self.db.atomic():
             self.db["teacher_cache"].upsert(
                 {
                     "key": key,
@@ -245,7 +245,7 @@ class RunStore:
     def add_hits(self, node: str, hits: int) -> None:
         """Count answers served from the cache (a resumed run's saved calls)."""
         if hits:
-            with self.db.conn:
+            with self.db.atomic():
                 self.db.execute(
                     "insert into teacher_hits (node, hits) values (?, ?)"
                     " on conflict(node) do update set hits = hits + excluded.hits",
@@ -309,7 +309,7 @@ class RunStore:
     def log_event(self, key: str, node: str, kind: str, payload: dict[str, Any]) -> None:
         """Record a decision once: a node re-run after a crash overwrites its own event."""
         row = {"key": key, "node": node, "kind": kind, "payload": json.dumps(payload)}
-        with self.db.conn:
+        with self.db.atomic():
             self.db["events"].upsert({**row, "created": time.time()}, pk="key")
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:

@@ -89,3 +89,26 @@ def test_events_are_idempotent_and_ordered(tmp_path: Path) -> None:
         ("b:1", {"y": 2}),
     ]
     assert [e["key"] for e in store.events("data")] == ["b:1"]
+
+
+def test_a_teacher_call_is_stored_whole_or_not_at_all(tmp_path: Path) -> None:
+    """The answer and its bill commit together: a write that fails (a full disk) leaves
+    neither, so a resumed run neither reuses an unbilled answer nor pays twice."""
+    import sqlite3
+
+    import pytest
+
+    from ioa_agent.teacher.cached import TeacherCall
+
+    store = RunStore(tmp_path / "store.db")
+    store.db.execute(
+        "create trigger full before insert on teacher_calls "
+        "begin select raise(abort, 'database or disk is full'); end"
+    )
+    call = TeacherCall(response={"a": 1}, error=None, node="adapt", tokens_in=3, tokens_out=4)
+    with pytest.raises(sqlite3.DatabaseError, match="disk is full"):
+        store.cache_put("k", "solve", {"q": 1}, call)
+    assert store.cache_get("k") is None
+    store.db.execute("drop trigger full")
+    store.cache_put("k", "solve", {"q": 1}, call)
+    assert store.cache_get("k") is not None and store.teacher_usage()["calls"] == 1
