@@ -3,7 +3,9 @@
 Parses arguments, opens runs and prints; the work is done by the graph (runner.py).
 Bad input (a malformed config, an unknown run, a missing model, an invalid plan)
 ends with a one-line error saying what to fix and exit code 2, before anything of an
-existing run is touched. Heavy libraries load only when a command needs them.
+existing run is touched; so do a damaged run file, a full disk and a teacher that
+fails for good, naming what to fix. Ctrl-C ends with exit code 130: the run resumes
+from its last checkpoint. Heavy libraries load only when a command needs them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import os
 import shlex
+import sqlite3
 import sys
 import time
 import warnings
@@ -24,9 +27,19 @@ from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
 from ioa_agent.lock import RunBusy, StaleAnswer
 from ioa_agent.pedagogy.plans import PlanError
-from ioa_agent.run import Run, RunNotFound, create_run, find_run, open_run
+from ioa_agent.run import (
+    DamagedFile,
+    DiskFull,
+    Run,
+    RunNotFound,
+    check_databases,
+    create_run,
+    disk_full,
+    find_run,
+    open_run,
+)
 from ioa_agent.state import OldRun
-from ioa_agent.teacher.base import TeacherUnreachable
+from ioa_agent.teacher.base import TeacherFailure, TeacherUnreachable
 
 DEFAULT_RUNS = "checkpoints"
 
@@ -43,6 +56,7 @@ def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> i
     from ioa_agent.display import console
     from ioa_agent.runner import advance
 
+    check_databases(run)  # before the progress printer reads the checkpoints
     start = time.monotonic()
     out = advance(run, resume=resume, on_update=progress_printer(run))
     _said(run, out, time.monotonic() - start, console, command)
@@ -346,11 +360,31 @@ def main(argv: list[str] | None = None) -> int:
         FileNotFoundError,
         SeedDataError,
         TeacherUnreachable,
+        TeacherFailure,
         RunBusy,
         StaleAnswer,
         OldRun,
+        DamagedFile,
+        DiskFull,
     ) as exc:
         print(f"ioa: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        where = exc.filename or runs_root(args)
+        print(
+            f"ioa: error: no space left writing {where}: free space and try again", file=sys.stderr
+        )
+        return 2
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not disk_full(exc):
+            raise
+        print(
+            f"ioa: error: a run database could not be read or written ({exc}): "
+            "`ioa resume RUN` names the damaged file",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("ioa: interrupted; `ioa resume` continues from the last checkpoint", file=sys.stderr)

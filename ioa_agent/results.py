@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ioa_agent.run import atomic_write_json
+from ioa_agent.run import atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
     from ioa_agent.run import Run
@@ -96,6 +96,22 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def put_table(page: Path, results: str, table: str) -> None:
+    """Replace the table after `<!-- results: RESULTS -->` in `page` with `table`."""
+    lines = Path(page).read_text().splitlines()
+    marker = f"<!-- results: {results} -->"
+    if marker not in (line.strip() for line in lines):
+        raise ValueError(f"{page} has no line `{marker}`: add one where the table goes")
+    at = next(i for i, line in enumerate(lines) if line.strip() == marker) + 1
+    while at < len(lines) and not lines[at].strip():
+        at += 1
+    end = at
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines[at:end] = table.strip("\n").splitlines()
+    atomic_write_text(Path(page), "\n".join(lines) + "\n")
 
 
 def write_results(

@@ -8,17 +8,23 @@
         rounds/NNNN/      train.jsonl, adapter/ (with metrics.json), train.log,
                           tensorboard/ (train.report_to: tensorboard)
 
-Artifacts are written atomically (temp file, then rename) so a crash leaves either
-the whole file or none. This module does not run the graph (see runner.py).
+Artifacts are written atomically (temp file, then rename) so a crash or a full disk
+leaves either the whole file or none. `check_files` finds a damaged database or
+adapter before a run continues, and `disk_full` recognises a write that ran out of
+space; both become one-line errors that name the file and what to do. This module does
+not run the graph (see runner.py).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import secrets
+import sqlite3
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,15 +42,28 @@ class RunNotFound(LookupError):
     """No run with that id under the runs root."""
 
 
+class DamagedFile(RuntimeError):
+    """A run file that cannot be read back; the message names it and says what to do."""
+
+
+class DiskFull(RuntimeError):
+    """A write ran out of space; the message names the run folder."""
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file and an atomic rename."""
+    """Write `text` to `path` through a temp file and an atomic rename; a failed write
+    (a full disk) leaves the old file, and no temp file, behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -160,3 +179,72 @@ def derive_seed(base: int, *parts: object) -> int:
     """A stable 31-bit seed from the run seed and a request's identity."""
     blob = json.dumps([base, *[str(p) for p in parts]])
     return int(hashlib.sha256(blob.encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL_TEXTS = ("database or disk is full", "No space left on device", "Disk quota exceeded")
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception behind it, is a write that ran out of space
+    (including a training subprocess whose last output says so)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        if any(text in str(exc) for text in _FULL_TEXTS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def check_database(path: Path, advice: str) -> None:
+    """DamagedFile when the SQLite file at `path` fails SQLite's quick check."""
+    if not path.is_file():
+        return
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            first = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        first = str(exc)
+    if first != "ok":
+        raise DamagedFile(f"{path} is damaged ({first}): {advice}")
+
+
+def check_adapter(folder: Path, run_id: str) -> None:
+    """DamagedFile when a finished adapter's weights do not parse or miss bytes."""
+    weights = folder / "adapter_model.safetensors"
+    if not (folder / "metrics.json").is_file():
+        return  # unfinished: training writes it again
+    try:
+        with open(weights, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+        end = max(
+            (t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0
+        )
+        problem = None if weights.stat().st_size == 8 + size + end else "bytes missing or extra"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problem = str(exc) or type(exc).__name__
+    if problem:
+        job = folder.parent / f"{folder.name}.job.json"
+        raise DamagedFile(
+            f"{weights} is damaged ({problem}): restore {folder} from a backup, or train it "
+            f"again from the same data and seed: `rm -r {folder}`, then `python -m "
+            f"ioa_agent.student.train {job}`, then `ioa resume {run_id}`"
+        )
+
+
+def check_databases(run: Run) -> None:
+    """Before a run continues: its checkpoints, then its store."""
+    check_database(
+        run.dir / "graph.db",
+        f"move it aside (`mv graph.db graph.db.damaged`) and `ioa resume {run.id}` replays "
+        "the run from its store, paying no teacher call twice and reusing finished training",
+    )
+    check_database(
+        run.dir / "store.db",
+        "it holds the run's items, teacher answers and scores: restore it from a backup "
+        "(`sqlite3 store.db .recover` may save its rows); nothing else was changed",
+    )

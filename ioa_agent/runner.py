@@ -24,7 +24,7 @@ from langgraph.types import Command
 from ioa_agent.config import Config
 from ioa_agent.graph import build_graph
 from ioa_agent.lock import StaleAnswer, run_lock
-from ioa_agent.run import Run
+from ioa_agent.run import DiskFull, Run, check_adapter, check_databases, disk_full
 from ioa_agent.state import Context, check_shape
 
 
@@ -82,30 +82,46 @@ def advance(
 ) -> Outcome:
     """Run from the start, from the last checkpoint, or with a review answer.
 
-    Holds the run's lock throughout (RunBusy when another process holds it). With
+    Holds the run's lock throughout (RunBusy when another process holds it). Checks
+    the run's databases and finished adapters first (DamagedFile), and a
+    write that runs out of space ends it as DiskFull, keeping what was written. With
     `checkpoint`, the answer is for that checkpoint's pending step: StaleAnswer when
     the run has moved on or nothing is pending.
     """
     ctx = Context(run_dir=str(run.dir))
-    with run_lock(run.dir), compiled(run) as app:
-        cfg = thread(run)
-        snap = app.get_state(cfg)
-        check_shape(run.id, snap.values)
-        if resume is not None and (
-            not snap.interrupts
-            or (checkpoint and snap.config["configurable"].get("checkpoint_id") != checkpoint)
-        ):
-            raise StaleAnswer(f"run {run.id}: that step was already answered (`ioa status`)")
-        if resume is not None:
-            inp: Any = Command(resume=resume)
-        elif snap.next or snap.values:
-            inp = None
-        else:
-            inp = {}
-        for chunk in app.stream(inp, cfg, context=ctx, durability="sync", stream_mode="updates"):
-            for node, update in chunk.items():
-                if node != "__interrupt__" and on_update is not None:
-                    on_update(node, update or {})
+    with run_lock(run.dir):
+        check_databases(run)
+        with compiled(run) as app:
+            cfg = thread(run)
+            snap = app.get_state(cfg)
+            check_shape(run.id, snap.values)
+            for folder in sorted(run.dir.glob("rounds/*/adapter")):
+                check_adapter(folder, run.id)
+            if resume is not None and (
+                not snap.interrupts
+                or (checkpoint and snap.config["configurable"].get("checkpoint_id") != checkpoint)
+            ):
+                raise StaleAnswer(f"run {run.id}: that step was already answered (`ioa status`)")
+            if resume is not None:
+                inp: Any = Command(resume=resume)
+            elif snap.next or snap.values:
+                inp = None
+            else:
+                inp = {}
+            try:
+                for chunk in app.stream(
+                    inp, cfg, context=ctx, durability="sync", stream_mode="updates"
+                ):
+                    for node, update in chunk.items():
+                        if node != "__interrupt__" and on_update is not None:
+                            on_update(node, update or {})
+            except Exception as exc:
+                if disk_full(exc):
+                    raise DiskFull(
+                        f"no space left on the disk holding {run.dir}: free space, then "
+                        f"`ioa resume {run.id}` continues; what was written so far is kept"
+                    ) from exc
+                raise
     return snapshot(run)
 
 

@@ -51,3 +51,14 @@ def tiny_config(model: Path, **over: Any) -> dict[str, Any]:
 def write_config(path: Path, config: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+@pytest.fixture(scope="session")
+def reference(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted tiny run (`ref`), the yardstick for the crash and fault tests."""
+    from ioa_agent.cli import main
+
+    root = tmp_path_factory.mktemp("runs")
+    cfg = write_config(root / "cfg.yaml", tiny_config(tiny_model))
+    assert main(["run", "--config", str(cfg), "--runs", str(root), "--name", "ref"]) == 0
+    return root / "ref"

@@ -11,60 +11,16 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import tiny_config, write_config
+from run_checks import assert_no_repeated_teacher_calls, fingerprint, spawn
 
 from ioa_agent.cli import main
-from ioa_agent.run import find_run, sha256_file
+from ioa_agent.run import find_run
 from ioa_agent.runner import snapshot
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def fingerprint(run_dir: Path) -> dict[str, Any]:
-    """What must not depend on a crash: decisions, data, items and scores."""
-    run = find_run(run_dir.parent, run_dir.name)
-    events = []
-    for e in run.store.events():
-        payload = dict(e["payload"])
-        if e["kind"] == "train":
-            # wall time and loss vary between runs; the key must hold a real duration
-            runtime = payload.pop("train_runtime_s")
-            assert isinstance(runtime, float) and runtime > 0, payload
-            payload.pop("final_loss")
-        events.append((e["key"], e["kind"], payload))
-    data = {p.parent.name: sha256_file(p) for p in sorted(run_dir.glob("rounds/*/train.jsonl"))}
-    items = sorted(
-        (r["role"], r["round"], r["id"])
-        for r in run.store.db.query("select role, round, id from items")
-    )
-    scores = sorted(
-        (r["round"], r["item_id"], r["correct"])
-        for r in run.store.db.query("select round, item_id, correct from assessments")
-    )
-    return {"events": events, "data": data, "items": items, "scores": scores}
-
-
-def assert_no_repeated_teacher_calls(run_dir: Path) -> dict[str, int]:
-    usage = find_run(run_dir.parent, run_dir.name).store.teacher_usage()
-    assert usage["calls"] > 0
-    assert usage["calls"] == usage["distinct"], usage
-    return usage
-
-
-@pytest.fixture(scope="module")
-def reference(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An uninterrupted run, the yardstick for the crash tests."""
-    root = tmp_path_factory.mktemp("runs")
-    cfg = write_config(root / "cfg.yaml", tiny_config(tiny_model))
-    assert main(["run", "--config", str(cfg), "--runs", str(root), "--name", "ref"]) == 0
-    return root / "ref"
 
 
 def test_full_run_completes(reference: Path) -> None:
@@ -98,17 +54,6 @@ def test_checkpoints_stay_small_and_hold_no_data(reference: Path) -> None:
     assert blobs and max(len(b) for b in blobs) < 64 * 1024
     joined = b"".join(bytes(b) for b in blobs)
     assert not any(p.encode() in joined for p in prompts[:50])
-
-
-def spawn(args: list[str], log: Path, prelude: str = "") -> subprocess.Popen:
-    code = prelude + "\nimport sys\nfrom ioa_agent.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        stdout=open(log, "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def test_sigkill_during_train_then_resume(

@@ -119,3 +119,18 @@ def test_every_benchmark_writes_a_results_file(script: str) -> None:
     source = (ROOT / "benchmarks" / f"{script}.py").read_text()
     assert "write_results(" in source and '"--results"' in source
     assert "docs/results" in source
+
+
+def test_put_table_replaces_the_marked_table_only(tmp_path: Path) -> None:
+    from ioa_agent.results import put_table
+
+    page = tmp_path / "page.md"
+    page.write_text(
+        "intro\n\n<!-- results: docs/results/x.json -->\n| a |\n|---|\n| 1 |\n\nafter\n"
+    )
+    put_table(page, "docs/results/x.json", "| a |\n|---|\n| 2 |")
+    assert page.read_text() == (
+        "intro\n\n<!-- results: docs/results/x.json -->\n| a |\n|---|\n| 2 |\n\nafter\n"
+    )
+    with pytest.raises(ValueError, match="no line `<!-- results: docs/results/y.json -->`"):
+        put_table(page, "docs/results/y.json", "| a |")

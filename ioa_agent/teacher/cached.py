@@ -208,7 +208,7 @@ class CachedTeacher:
         )[0]
         if out is None:
             reason = self.store.teacher_failures()[-1]["error"]
-            raise RuntimeError(
+            raise TeacherFailure(
                 f"the teacher could not decompose the domain into modules ({reason}): "
                 "give the seed items a `module` field, or start a new run with a larger "
                 "teacher.max_tokens or a stronger teacher"

@@ -212,6 +212,12 @@ class LLMTeacher:
             return TeacherUnreachable(
                 f"{where} refused the API key ({detail}): check teacher.api_key_env"
             )
+        if isinstance(exc, openai.BadRequestError) and "context" in str(exc).lower():
+            return TeacherUnreachable(
+                f"{where} refused a prompt longer than its context ({detail}): serve the "
+                "model with a longer context (vLLM --max-model-len), or lower "
+                "teacher.max_tokens; nothing is lost: `ioa resume` the run"
+            )
         if isinstance(exc, openai.APIStatusError):
             return TeacherUnreachable(
                 f"{where} refused the request ({detail}): check teacher.model and base_url"

@@ -232,3 +232,56 @@ def test_run_completes_behind_a_proxy_that_breaks_30_percent_of_requests(
     assert faults.get("bad_response") == injected["truncated"]
     assert f"429 {injected['429']}" in out and f"timeout {injected['timeout']}" in out
     assert_secret_absent(tmp_path / "f")
+
+
+def test_run_killed_while_writing_behind_a_faulty_proxy_resumes_losing_nothing(
+    fault_proxy: Any,
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record_property: Any,
+) -> None:
+    """kill -9 at a random request while the teacher writes through a proxy that breaks
+    30% of requests (429, 500, truncated JSON; timeouts are tested above): every answer
+    stored before the kill is kept and reused, and no call is paid twice. Requests in
+    flight at the kill are the only ones the server answers twice (at most
+    teacher.max_concurrency)."""
+    import random
+
+    monkeypatch.setenv("IOA_TEST_TEACHER_KEY", SECRET)
+    proxy = fault_proxy(p=0.3, seed=2, faults=("429", "500", "truncated"))
+    over = {"teacher": {"max_retries": 10}}
+    cfg = gsm8k_config(tmp_path, tiny_model, proxy.base_url, "smollm2", **over)
+    kill_at = random.Random("vllm-kill").randint(6, 30)
+    record_property("case", "kill -9 during an LLM-teacher run (real vLLM, 30% faults)")
+    record_property("moment", f"request {kill_at}")
+    proc = spawn(
+        ["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "k"], tmp_path / "log"
+    )
+    deadline = time.time() + 900
+    chat = "/v1/chat/completions"
+    while proxy.count(path=chat) < kill_at and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, (tmp_path / "log").read_text()[-3000:]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run = find_run(tmp_path, "k")
+    record_property("landed", ",".join(snapshot(run).next))
+    kept = dict(run.store.db.execute("select key, response from teacher_cache").fetchall())
+    assert kept, "nothing was stored before the kill"
+    seen_before = proxy.count(path=chat)
+
+    assert main(["resume", "k", "--runs", str(tmp_path)]) == 0
+    run = find_run(tmp_path, "k")
+    assert snapshot(run).done and run.store.assessed_rounds() == [0, 1]
+    after = dict(run.store.db.execute("select key, response from teacher_cache").fetchall())
+    lost = [k for k, v in kept.items() if after.get(k) != v]
+    calls, distinct, paid = requests_paid(tmp_path / "k")
+    record_property("lost", lost)
+    record_property("repeated_calls", calls - distinct)
+    assert lost == [] and calls == distinct
+    # the server saw each stored call's requests once, plus those cut off by the kill
+    in_flight = proxy.count(path=chat) - paid
+    record_property("requests_in_flight_at_kill", in_flight)
+    assert 0 <= in_flight <= 4 and seen_before >= len(kept)
+    assert_secret_absent(tmp_path / "k")
