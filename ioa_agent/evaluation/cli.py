@@ -177,6 +177,8 @@ def _run(args: argparse.Namespace) -> int:
         except (FileNotFoundError, ImportError) as exc:
             raise UsageError(str(exc)) from exc
     out_dir = args.out or Path(f"eval-{time.strftime('%Y%m%d-%H%M%S')}")
+    if any(bench.scorer == "code" for bench in benches):
+        _say_weak_sandbox()
     show = not args.no_progress
     writer = ResultsWriter(out_dir)
     summaries: dict[str, dict[str, Any]] = {}
@@ -203,6 +205,27 @@ def _run(args: argparse.Namespace) -> int:
         f"wrote {out_dir / 'results.jsonl'}, {out_dir / 'summary.json'}, {out_dir / 'summary.md'}"
     )
     return 0
+
+
+def _say_weak_sandbox() -> None:
+    """Before any code runs: the sandbox protections this machine cannot give, once."""
+    iso = isolation()
+    off = [
+        name
+        for name, on in (
+            ("network isolation", iso.network_isolated),
+            ("a PID namespace", iso.pid_namespace),
+            ("a separate unprivileged user", iso.separate_user),
+        )
+        if not on
+    ]
+    if off:
+        why = f" ({'; '.join(iso.notes)})" if iso.notes else ""
+        print(
+            f"ioa eval: warning: generated code runs in sandbox mode {iso.mode}, without "
+            f"{', '.join(off)}{why}: the time, memory and file limits still hold",
+            file=sys.stderr,
+        )
 
 
 def _evaluate(

@@ -191,3 +191,29 @@ def test_smollm2_on_gsm8k_and_humaneval(tmp_path: Path) -> None:
     assert len(results) == 40
     assert (out / "summary.md").is_file()
     check_against_rescoring(results, summary, 20)
+
+
+def test_code_benchmarks_say_once_which_sandbox_protections_are_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ioa_agent.evaluation import cli, confinement
+
+    weak = confinement.Isolation(
+        confinement.RLIMITS_ONLY, False, False, False, sys.executable, ["no unshare"]
+    )
+    monkeypatch.setattr(cli, "isolation", lambda: weak)
+    problem = load_humaneval()[0]
+    rows = [{"id": problem.id, "output": problem.gold}]
+    argv = ["--bench", "humaneval", "--predictions", str(_write(tmp_path / "p.jsonl", rows))]
+    assert _ioa_eval([*argv, "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("ioa eval: warning:") == 1
+    assert "without network isolation, a PID namespace, a separate unprivileged user" in err
+    assert "(no unshare)" in err
+
+    strong = confinement.Isolation(
+        confinement.ROOT_NAMESPACES, True, True, True, sys.executable, []
+    )
+    monkeypatch.setattr(cli, "isolation", lambda: strong)
+    assert _ioa_eval([*argv, "--out", str(tmp_path / "o2"), "--no-progress"]) == 0
+    assert "warning" not in capsys.readouterr().err
