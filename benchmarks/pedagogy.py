@@ -1,31 +1,37 @@
 """Does the pedagogy pay? Every strategy at the same teacher-token budget.
 
 Runs `ioa`, the baselines `uniform` (self-instruct style) and `targeted` (LLM2LLM
-style) and the ablations `no_identifier`, `no_organizer`, `no_adapter` on the
-built-in arithmetic domain, each with several seeds, the same teacher-token budget,
-the same rounds and the same training steps per round. Writes, under --out
-(default checkpoints/pedagogy[-tiny], not tracked by git):
+style), the ablations `no_identifier`, `no_organizer`, `no_adapter`, and
+`uniform+pick` (below) on the built-in arithmetic domain, each with several seeds, the
+same teacher-token budget, the same rounds and the same training steps per round.
 
-    pedagogy.md / pedagogy.json   final per-module and overall accuracy, retention
-                                  (P_S/P_T), teacher tokens, training steps, wall
-                                  time: mean ± std over seeds; each strategy's
-                                  paired difference from `uniform` on the same
-                                  probes and seeds (95% interval, McNemar p); and
-                                  the teacher tokens each strategy needs to reach
-                                  the uniform baseline's final accuracy
-    pedagogy.png                  student accuracy against teacher tokens spent
-    report/report.html            `ioa report` of every strategy's first seed
-    runs/                         the runs; a finished run is skipped on re-runs
-                                  and an unfinished one resumed
+Each finished run writes its own results file (`--results-dir`, default
+docs/results/pedagogy/<strategy>-s<seed>.json): its per-round accuracy and teacher
+tokens, and its per-probe scores untrained and at the end. The table is built from
+those files alone, so the experiment can be completed over several sittings:
+`--resume` skips every run whose file exists (its run folder is not needed again).
+It writes:
 
-    .venv/bin/python benchmarks/pedagogy.py --tiny         # smoke run, tiny student
-    .venv/bin/python benchmarks/pedagogy.py                # SmolLM2 student (see --estimate)
-    .venv/bin/python benchmarks/pedagogy.py --estimate     # only print the time estimate
+    docs/results/pedagogy.json    the table's figures and the table, from the run files
+    <out>/pedagogy.md             the table and final accuracy per module
+    <out>/pedagogy.png            student accuracy against teacher tokens spent
+    <out>/runs/                   the runs (default out: checkpoints/pedagogy, untracked)
 
-Besides the six strategies, `uniform+pick` is `uniform` trained on the rendering the
-Adapter's rule picked most often in the same seed's `ioa` run (adapter.rendering fixed
-to it): the difference between it and `uniform` is the Adapter's rendering alone, and
-between `ioa` and it the Identifier's and the Organizer's share.
+The table compares `ioa` with every other strategy on the same probes and seeds: the
+difference in final accuracy with a seed-aware interval (runs resampled, then probes:
+`measures.seed_bootstrap`), at 95% and Bonferroni-corrected for the number of
+comparisons; only a difference whose corrected interval excludes 0 is bold. It also
+gives the teacher tokens `ioa`'s mean curve needs to reach `uniform+pick`'s final
+accuracy, as a share of what `uniform+pick` spent.
+
+    .venv/bin/python benchmarks/pedagogy.py --tiny --results-dir /tmp/p  # smoke run
+    .venv/bin/python benchmarks/pedagogy.py --resume     # SmolLM2 student (see --estimate)
+    .venv/bin/python benchmarks/pedagogy.py --estimate   # only print the time estimate
+
+`uniform+pick` is `uniform` trained on the rendering the Adapter's rule picked most
+often in the same seed's `ioa` run (adapter.rendering fixed to it): the difference
+between it and `uniform` is the Adapter's rendering alone, and between `ioa` and it the
+Identifier's and the Organizer's share.
 
 --tiny uses a random-weight few-layer student: its numbers show the machinery, not
 the method. The SmolLM2 run uses the demo's sizes (ioa_agent/defaults/demo.yaml)
@@ -39,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +53,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ioa_agent.config import load_config, parse_config  # noqa: E402
-from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
+from ioa_agent.pedagogy.measures import seed_bootstrap  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
-from ioa_agent.report.data import RunData, gather, mean_std, tokens_to_reach  # noqa: E402
+from ioa_agent.report.data import gather, mean_std, tokens_to_reach  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
 
 # measured on the 2-core CPU with SmolLM2 in this experiment (README), for --estimate
@@ -56,6 +63,7 @@ SECONDS_PER_STEP = 4.5  # all-linear LoRA, batch 8, packed rows of a demo round
 SECONDS_PER_PROBE = 66.0 / 288  # 40 new tokens at most, batched
 SECONDS_ADAPT_ROUND = 40.0  # writing, scoring renderings, the student's self-replay answers
 PICK = "uniform+pick"  # uniform on the rendering the rule picked in the seed's ioa run
+RESULTS_DIR = ROOT / "docs" / "results" / "pedagogy"
 
 
 def tiny_model(folder: Path) -> Path:
@@ -106,60 +114,6 @@ def run_one(config: dict[str, Any], runs: Path, name: str) -> float:
     return took
 
 
-def summarise(datas: dict[str, list[RunData]], walls: dict[str, list[float]]) -> dict[str, Any]:
-    """Mean ± std over seeds per strategy, and tokens to reach uniform's final accuracy."""
-    out: dict[str, Any] = {"strategies": {}}
-    for method, runs in datas.items():
-        modules = sorted(runs[0].p_t)
-        teacher_acc = [
-            sum(r.p_t[m] for m in modules) / len(modules) for r in runs
-        ]  # P_T is the same probes for every run
-        row: dict[str, Any] = {
-            "seeds": len(runs),
-            "accuracy": mean_std([r.final.accuracy for r in runs]),
-            "retention": mean_std(
-                [r.final.accuracy / t if t else 0.0 for r, t in zip(runs, teacher_acc, strict=True)]
-            ),
-            "teacher_tokens": mean_std([r.final.teacher_tokens for r in runs]),
-            "training_steps": mean_std([r.train_steps for r in runs]),
-            "wall_seconds": mean_std(walls[method]),
-            "modules": {m: mean_std([r.final.p_s.get(m, 0.0) for r in runs]) for m in modules},
-            "curve": mean_curve(runs),
-        }
-        out["strategies"][method] = row
-    if "uniform" in out["strategies"]:
-        target = out["strategies"]["uniform"]["accuracy"][0]
-        out["uniform_final_accuracy"] = target
-        for row in out["strategies"].values():
-            row["tokens_to_uniform"] = tokens_to_reach(row["curve"], target)
-    return out
-
-
-def final_scores(run_dir: Path) -> dict[str, int]:
-    """1/0 per probe id at the run's last assessed round."""
-    from ioa_agent.run import open_run
-
-    store = open_run(run_dir).store
-    last = store.assessed_rounds()[-1]
-    return {r["item_id"]: int(r["correct"]) for r in store.assessment(last)}
-
-
-def versus_uniform(runs: Path, methods: list[str], seeds: int) -> dict[str, Any]:
-    """Each strategy's final accuracy minus uniform's, paired per probe over all seeds."""
-    out: dict[str, Any] = {}
-    for method in methods:
-        before: list[int] = []
-        after: list[int] = []
-        for seed in range(seeds):
-            base = final_scores(runs / f"uniform-s{seed}")
-            mine = final_scores(runs / f"{method}-s{seed}")
-            shared = sorted(set(base) & set(mine))
-            before += [base[i] for i in shared]
-            after += [mine[i] for i in shared]
-        out[method] = paired_change(before, after)
-    return out
-
-
 def rule_pick(run_dir: Path) -> str:
     """The rendering the Adapter's rule picked most often in a run (teacher if none)."""
     from collections import Counter
@@ -174,66 +128,146 @@ def rule_pick(run_dir: Path) -> str:
     return picks.most_common(1)[0][0] if picks else "teacher"
 
 
-def mean_curve(runs: list[RunData]) -> list[tuple[float, float]]:
+def run_record(run_dir: Path, method: str, seed: int, wall: float) -> dict[str, Any]:
+    """A finished run's figures: per round accuracy, tokens and P_S; per-probe scores."""
+    from ioa_agent.run import open_run
+
+    run = open_run(run_dir)
+    data = gather(run)
+    assessed = run.store.assessed_rounds()
+
+    def scores(rnd: int) -> dict[str, int]:
+        return {r["item_id"]: int(r["correct"]) for r in run.store.assessment(rnd)}
+
+    return {
+        "strategy": method,
+        "seed": seed,
+        "wall_seconds": wall,
+        "train_steps": data.train_steps,
+        "p_t": data.p_t,
+        "rounds": [
+            {
+                "round": r.round,
+                "accuracy": r.accuracy,
+                "teacher_tokens": r.teacher_tokens,
+                "p_s": r.p_s,
+            }
+            for r in data.rounds
+        ],
+        "untrained": scores(assessed[0]),
+        "final": scores(assessed[-1]),
+        "rule_pick": rule_pick(run_dir) if method == "ioa" else None,
+    }
+
+
+def run_table(record: dict[str, Any]) -> str:
+    rows = [[r["round"], r["teacher_tokens"], f"{r['accuracy']:.3f}"] for r in record["rounds"]]
+    return markdown_table(["round", "teacher tokens", "accuracy"], rows)
+
+
+def mean_curve(records: list[dict[str, Any]]) -> list[tuple[float, float]]:
     """(tokens, accuracy) per round, averaged over seeds (up to the shortest run)."""
-    n = min(len(r.rounds) for r in runs)
+    n = min(len(r["rounds"]) for r in records)
     return [
         (
-            sum(r.rounds[i].teacher_tokens for r in runs) / len(runs),
-            sum(r.rounds[i].accuracy for r in runs) / len(runs),
+            sum(r["rounds"][i]["teacher_tokens"] for r in records) / len(records),
+            sum(r["rounds"][i]["accuracy"] for r in records) / len(records),
         )
         for i in range(n)
     ]
 
 
-def _pm(ms: tuple[float, float], fmt: str = ".3f") -> str:
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per strategy (mean ± std over seeds), `ioa` against each other strategy on the
+    same seeds and probes, and the tokens `ioa` needs to reach `uniform+pick`."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(records, key=lambda r: r["seed"]):
+        by.setdefault(r["strategy"], []).append(r)
+    out: dict[str, Any] = {"strategies": {}, "versus_ioa": {}}
+    for method, runs in by.items():
+        modules = sorted(runs[0]["p_t"])
+        last = [r["rounds"][-1] for r in runs]
+        out["strategies"][method] = {
+            "seeds": [r["seed"] for r in runs],
+            "accuracy": mean_std([x["accuracy"] for x in last]),
+            "teacher_tokens": mean_std([x["teacher_tokens"] for x in last]),
+            "training_steps": mean_std([r["train_steps"] for r in runs]),
+            "wall_seconds": mean_std([r["wall_seconds"] for r in runs]),
+            "modules": {m: mean_std([x["p_s"].get(m, 0.0) for x in last]) for m in modules},
+            "curve": mean_curve(runs),
+        }
+    others = [m for m in by if m != "ioa"]
+    out["comparisons"] = k = max(1, len(others))
+    ioa = {r["seed"]: r["final"] for r in by.get("ioa", [])}
+    for method in others:
+        pairs = []
+        for r in by[method]:
+            if r["seed"] in ioa:
+                shared = sorted(set(ioa[r["seed"]]) & set(r["final"]))
+                pairs.append(([r["final"][i] for i in shared], [ioa[r["seed"]][i] for i in shared]))
+        if pairs:
+            out["versus_ioa"][method] = {
+                "at_95": seed_bootstrap(pairs),
+                "corrected": seed_bootstrap(pairs, level=1 - 0.05 / k),
+            }
+    if PICK in by and "ioa" in by:
+        pick = out["strategies"][PICK]
+        target, spent = pick["accuracy"][0], pick["teacher_tokens"][0]
+        reach = tokens_to_reach(out["strategies"]["ioa"]["curve"], target)
+        out["ioa_to_pick"] = {
+            "target_accuracy": target,
+            "pick_tokens": spent,
+            "ioa_tokens": reach,
+            "share": None if reach is None or not spent else reach / spent,
+        }
+    return out
+
+
+def _pm(ms: Sequence[float], fmt: str = ".3f") -> str:
     return f"{ms[0]:{fmt}} ± {ms[1]:{fmt}}"
 
 
 def strategy_table(summary: dict[str, Any]) -> str:
-    """One row per strategy: accuracy, paired difference from uniform, tokens, steps, time."""
+    """One row per strategy: accuracy, ioa's paired difference from it, tokens, steps."""
     rows = []
-    paired = summary.get("vs_uniform", {})
     for method, r in summary["strategies"].items():
-        reach = r.get("tokens_to_uniform")
-        reached = "not reached" if reach is None else f"{reach:.0f}"
-        if reach is not None and reach <= r["curve"][0][0]:
-            reached += " (untrained student)"
-        c = paired.get(method)
-        vs = ["", ""]
+        vs = ""
+        c = summary["versus_ioa"].get(method)
         if c:
-            vs = [f"{c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]", f"{c['p']:.3g}"]
+            a, b = c["at_95"], c["corrected"]
+            vs = f"{a['diff']:+.3f} [{a['lo']:+.3f}, {a['hi']:+.3f}]"
+            vs += f" [{b['lo']:+.3f}, {b['hi']:+.3f}]"
+            vs = f"**{vs}**" if b["lo"] > 0 or b["hi"] < 0 else vs
         rows.append(
             [
                 method,
+                len(r["seeds"]),
                 _pm(r["accuracy"]),
-                *vs,
+                vs,
                 _pm(r["teacher_tokens"], ".0f"),
                 _pm(r["training_steps"], ".0f"),
                 _pm(r["wall_seconds"], ".0f"),
-                reached,
             ]
         )
     header = [
         "strategy",
-        "accuracy",
-        "vs uniform, paired [95% CI]",
-        "McNemar p",
+        "seeds",
+        "final accuracy",
+        f"ioa minus it [95%] [Bonferroni, {summary['comparisons']} comparisons]",
         "teacher tokens",
         "training steps",
         "wall s",
-        "tokens to reach uniform",
     ]
     return markdown_table(header, rows)
 
 
-def markdown(summary: dict[str, Any], args: argparse.Namespace) -> str:
+def markdown(summary: dict[str, Any], settings: dict[str, Any]) -> str:
     rows = summary["strategies"]
-    kind = "tiny random-weight student (smoke run)" if args.tiny else "SmolLM2-135M-Instruct"
+    kind = "tiny random-weight student (smoke run)" if settings["tiny"] else "SmolLM2"
     lines = [
         f"# Strategies at equal teacher budget ({kind})",
         "",
-        f"Budget {args.budget} teacher tokens, {args.rounds} rounds, seeds {args.seeds}; "
+        f"Budget {settings['budget_tokens']} teacher tokens, {settings['rounds']} rounds; "
         "mean ± std over seeds.",
         "",
         strategy_table(summary),
@@ -245,11 +279,16 @@ def markdown(summary: dict[str, Any], args: argparse.Namespace) -> str:
     for m in modules:
         cells = " | ".join(_pm(rows[s]["modules"][m], ".2f") for s in rows)
         lines.append(f"| {m} | {cells} |")
-    if "uniform_final_accuracy" in summary:
+    reach = summary.get("ioa_to_pick")
+    if reach:
+        got = "never" if reach["ioa_tokens"] is None else f"{reach['ioa_tokens']:.0f}"
+        share = "" if reach["share"] is None else f" ({reach['share']:.0%} of uniform+pick's)"
+        if reach["ioa_tokens"] is not None and reach["ioa_tokens"] <= rows["ioa"]["curve"][0][0]:
+            share += ", already untrained"
         lines += [
             "",
-            f"Uniform baseline's final accuracy: {summary['uniform_final_accuracy']:.3f}; "
-            "'tokens to reach uniform' is where each strategy's mean curve first reaches it.",
+            f"`ioa` reaches uniform+pick's final accuracy ({reach['target_accuracy']:.3f}) "
+            f"at {got} teacher tokens{share}; uniform+pick spent {reach['pick_tokens']:.0f}.",
         ]
     return "\n".join(lines) + "\n"
 
@@ -278,14 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="training steps per round")
     p.add_argument("--probes", type=int, help="held-out probes per module and level")
     p.add_argument("--out", help="output folder")
-    p.add_argument("--results", type=Path, help="results file (default docs/results/pedagogy.json)")
+    p.add_argument("--results-dir", type=Path, help=f"per-run results (default {RESULTS_DIR})")
+    p.add_argument("--results", type=Path, help="the table's results file")
+    p.add_argument("--resume", action="store_true", help="skip runs whose results file exists")
     p.add_argument("--estimate", action="store_true", help="print the time estimate only")
     args = p.parse_args(argv)
     args.budget = args.budget or (60_000 if args.tiny else 200_000)
-    args.rounds = args.rounds or (3 if args.tiny else 2)
+    args.rounds = args.rounds or (3 if args.tiny else 4)
     if not args.tiny:
         args.steps = args.steps or 12
-        args.probes = args.probes or 2
+        args.probes = args.probes or 8  # 32 a module: 8 a skill
     out = Path(args.out or ROOT / "checkpoints" / ("pedagogy-tiny" if args.tiny else "pedagogy"))
     if args.estimate or not args.tiny:
         secs = estimate(args)
@@ -295,31 +336,35 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.estimate:
             return 0
-    out.mkdir(parents=True, exist_ok=True)
+    results_dir = args.results_dir or RESULTS_DIR
+    results_dir.mkdir(parents=True, exist_ok=True)
     runs = out / "runs"
-    runs.mkdir(exist_ok=True)
+    runs.mkdir(parents=True, exist_ok=True)
     base = base_config(args, out)
-    datas: dict[str, list[RunData]] = {}
-    walls: dict[str, list[float]] = {}
-    from ioa_agent.run import open_run
-
+    records = []
     order = [m for m in args.strategies if m != PICK] + [m for m in args.strategies if m == PICK]
     for seed in range(args.seeds):  # seed-major: a cut-short experiment has whole seeds
         for method in order:
             name = f"{method}-s{seed}"
+            path = results_dir / f"{name}.json"
+            if args.resume and path.is_file():
+                records.append(json.loads(path.read_text())["figures"])
+                print(f"{name}: done before ({path})")
+                continue
             config = {**base, "strategy": method, "seed": seed}
             if method == PICK:
-                picked = rule_pick(runs / f"ioa-s{seed}")
+                ioa = results_dir / f"ioa-s{seed}.json"
+                picked = json.loads(ioa.read_text())["figures"]["rule_pick"]
                 adapter = {**base.get("adapter", {}), "rendering": picked}
                 config = {**config, "strategy": "uniform", "adapter": adapter}
             wall = run_one(config, runs, name)
-            datas.setdefault(method, []).append(gather(open_run(runs / name)))
-            walls.setdefault(method, []).append(wall)
+            record = run_record(runs / name, method, seed, wall)
+            write_results(
+                path, config=config, seed=seed, figures=record, readme_table=run_table(record)
+            )
+            records.append(record)
 
-    summary = summarise(datas, walls)
-    if "uniform" in args.strategies:
-        summary["vs_uniform"] = versus_uniform(runs, order, args.seeds)
-    summary["settings"] = {
+    settings = {
         "tiny": args.tiny,
         "budget_tokens": args.budget,
         "rounds": args.rounds,
@@ -327,24 +372,29 @@ def main(argv: list[str] | None = None) -> int:
         "steps_per_round": base["train"]["steps_per_round"],
         "probes_per_level": base["identifier"]["probes_per_level"],
     }
-    (out / "pedagogy.json").write_text(json.dumps(summary, indent=1))
-    (out / "pedagogy.md").write_text(markdown(summary, args))
+    summary = {**summarise(records), "settings": settings}
+    (out / "pedagogy.md").write_text(markdown(summary, settings))
     results = args.results or (None if args.tiny else ROOT / "docs" / "results" / "pedagogy.json")
     if results:
         table = strategy_table(summary)
         write_results(results, config=base, seed=None, figures=summary, readme_table=table)
 
     from ioa_agent.report import figures
-    from ioa_agent.report.html import curve, write_report
 
     figures.accuracy_vs_tokens(
         out / "pedagogy.png",
-        {m: [curve(d) for d in ds] for m, ds in datas.items()},
+        {
+            m: [
+                [(x["teacher_tokens"], x["accuracy"]) for x in r["rounds"]]
+                for r in records
+                if r["strategy"] == m
+            ]
+            for m in order
+        },
         title=f"accuracy vs teacher tokens ({'tiny student' if args.tiny else 'SmolLM2'})",
     )
-    write_report([open_run(runs / f"{m}-s0") for m in args.strategies], out / "report")
     print((out / "pedagogy.md").read_text())
-    print(f"wrote {out}/pedagogy.md, pedagogy.json, pedagogy.png, report/report.html")
+    print(f"wrote {out}/pedagogy.md and pedagogy.png; run results in {results_dir}")
     return 0
 
 

@@ -105,3 +105,12 @@ def test_seed_bootstrap_widens_with_run_to_run_variance() -> None:
     assert wide["hi"] - wide["lo"] > pooled["hi"] - pooled["lo"]
     assert wide["lo"] < 0.2 and wide["hi"] > 0.8
     assert seed_bootstrap([([1, 0], [1, 0])])["lo"] == 0.0
+
+
+def test_a_corrected_seed_interval_is_wider() -> None:
+    from ioa_agent.pedagogy.measures import seed_bootstrap
+
+    runs = [([0] * 20 + [1] * 10, [1] * 18 + [0] * 12), ([0] * 30, [1] * 6 + [0] * 24)]
+    plain, corrected = seed_bootstrap(runs), seed_bootstrap(runs, level=1 - 0.05 / 4)
+    assert corrected["diff"] == plain["diff"]
+    assert corrected["lo"] < plain["lo"] and corrected["hi"] > plain["hi"]

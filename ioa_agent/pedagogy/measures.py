@@ -121,12 +121,16 @@ class SeedInterval(TypedDict):
 
 
 def seed_bootstrap(
-    runs: Sequence[tuple[Sequence[int], Sequence[int]]], draws: int = 4000, seed: int = 0
+    runs: Sequence[tuple[Sequence[int], Sequence[int]]],
+    draws: int = 4000,
+    seed: int = 0,
+    level: float = 0.95,
 ) -> SeedInterval:
-    """The mean paired change over runs (before, after per run) with a 95% interval that
-    includes run-to-run variance: each draw resamples the runs, then the probe pairs
-    within each drawn run (a two-level bootstrap), and takes the mean change over the
-    pooled pairs. With one run it is the ordinary paired bootstrap."""
+    """The mean paired change over runs (before, after per run) with an interval (95%
+    by default; `level` 1 - 0.05/k for k comparisons, Bonferroni) that includes
+    run-to-run variance: each draw resamples the runs, then the probe pairs within each
+    drawn run (a two-level bootstrap), and takes the mean change over the pooled pairs.
+    With one run it is the ordinary paired bootstrap."""
     runs = [(list(b), list(a)) for b, a in runs if len(b)]
     if not runs:
         raise ValueError("no paired items")
@@ -149,6 +153,6 @@ def seed_bootstrap(
         seeds=len(runs),
         n=len(pooled),
         diff=sum(pooled) / len(pooled),
-        lo=means[int(0.025 * draws)],
-        hi=means[min(draws - 1, int(0.975 * draws))],
+        lo=means[int((1 - level) / 2 * draws)],
+        hi=means[min(draws - 1, int((1 + level) / 2 * draws))],
     )
