@@ -97,6 +97,8 @@ def base_config(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             cfg["train"]["steps_per_round"] = args.steps
         if args.probes:
             cfg["identifier"]["probes_per_level"] = args.probes
+            gate = cfg["organizer"].get("gate_min_probes") or args.probes
+            cfg["organizer"]["gate_min_probes"] = min(gate, args.probes)  # a skill's probes
     cfg["max_rounds"] = args.rounds
     cfg["max_cycles"] = args.rounds  # never the reason a run stops early
     cfg.setdefault("organizer", {}).update({"on_escalation": "move_on"})
