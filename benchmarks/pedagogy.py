@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="skip runs whose results file exists")
     p.add_argument("--estimate", action="store_true", help="print the time estimate only")
     args = p.parse_args(argv)
-    args.budget = args.budget or (60_000 if args.tiny else 200_000)
+    args.budget = args.budget or (60_000 if args.tiny else 260_000)
     args.rounds = args.rounds or (3 if args.tiny else 4)
     if not args.tiny:
         args.steps = args.steps or 12
@@ -349,16 +349,22 @@ def main(argv: list[str] | None = None) -> int:
         for method in order:
             name = f"{method}-s{seed}"
             path = results_dir / f"{name}.json"
-            if args.resume and path.is_file():
-                records.append(json.loads(path.read_text())["figures"])
-                print(f"{name}: done before ({path})")
-                continue
             config = {**base, "strategy": method, "seed": seed}
             if method == PICK:
                 ioa = results_dir / f"ioa-s{seed}.json"
                 picked = json.loads(ioa.read_text())["figures"]["rule_pick"]
                 adapter = {**base.get("adapter", {}), "rendering": picked}
                 config = {**config, "strategy": "uniform", "adapter": adapter}
+            if args.resume and path.is_file():
+                done = json.loads(path.read_text())
+                if done["config"] != json.loads(json.dumps(config)):
+                    raise SystemExit(
+                        f"{path} was made with other settings: run with those (its `command`"
+                        f" says which), or delete it to run {name} again with these"
+                    )
+                records.append(done["figures"])
+                print(f"{name}: done before ({path})")
+                continue
             wall = run_one(config, runs, name)
             record = run_record(runs / name, method, seed, wall)
             write_results(
