@@ -32,7 +32,6 @@ from ioa_agent.run import (
     DiskFull,
     Run,
     RunNotFound,
-    check_databases,
     create_run,
     disk_full,
     find_run,
@@ -56,7 +55,6 @@ def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> i
     from ioa_agent.display import console
     from ioa_agent.runner import advance
 
-    check_databases(run)  # before the progress printer reads the checkpoints
     start = time.monotonic()
     out = advance(run, resume=resume, on_update=progress_printer(run))
     _said(run, out, time.monotonic() - start, console, command)

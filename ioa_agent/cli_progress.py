@@ -31,10 +31,12 @@ def progress_printer(run: Run) -> Callable[[str, dict[str, Any]], None]:
     from ioa_agent.display import console, mastery_table
     from ioa_agent.runner import snapshot
 
-    state: dict[str, Any] = dict(snapshot(run).values)  # a resumed run's state so far
+    state: dict[str, Any] = {}
     tau = run.config.organizer.tau_mastery
 
     def on_update(node: str, update: dict[str, Any]) -> None:
+        if not state:  # a resumed run's state so far, read once advance has checked it
+            state.update(snapshot(run).values)
         state.update(update)
         if node == "diagnose":
             d = update["diagnosis"]
