@@ -45,24 +45,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pedagogy_table import PICK, markdown, run_table, strategy_table, summarise  # noqa: E402
+
 from ioa_agent.config import load_config, parse_config  # noqa: E402
-from ioa_agent.pedagogy.measures import seed_bootstrap  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
-from ioa_agent.report.data import gather, mean_std, tokens_to_reach  # noqa: E402
-from ioa_agent.results import markdown_table, write_results  # noqa: E402
+from ioa_agent.report.data import gather  # noqa: E402
+from ioa_agent.results import write_results  # noqa: E402
 
 # measured on the 2-core CPU with SmolLM2 in this experiment (README), for --estimate
 SECONDS_PER_STEP = 4.5  # all-linear LoRA, batch 8, packed rows of a demo round
 SECONDS_PER_PROBE = 66.0 / 288  # 40 new tokens at most, batched
 SECONDS_ADAPT_ROUND = 40.0  # writing, scoring renderings, the student's self-replay answers
-PICK = "uniform+pick"  # uniform on the rendering the rule picked in the seed's ioa run
 RESULTS_DIR = ROOT / "docs" / "results" / "pedagogy"
 
 
@@ -160,139 +159,6 @@ def run_record(run_dir: Path, method: str, seed: int, wall: float) -> dict[str, 
         "final": scores(assessed[-1]),
         "rule_pick": rule_pick(run_dir) if method == "ioa" else None,
     }
-
-
-def run_table(record: dict[str, Any]) -> str:
-    rows = [[r["round"], r["teacher_tokens"], f"{r['accuracy']:.3f}"] for r in record["rounds"]]
-    return markdown_table(["round", "teacher tokens", "accuracy"], rows)
-
-
-def mean_curve(records: list[dict[str, Any]]) -> list[tuple[float, float]]:
-    """(tokens, accuracy) per round, averaged over seeds (up to the shortest run)."""
-    n = min(len(r["rounds"]) for r in records)
-    return [
-        (
-            sum(r["rounds"][i]["teacher_tokens"] for r in records) / len(records),
-            sum(r["rounds"][i]["accuracy"] for r in records) / len(records),
-        )
-        for i in range(n)
-    ]
-
-
-def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per strategy (mean ± std over seeds), `ioa` against each other strategy on the
-    same seeds and probes, and the tokens `ioa` needs to reach `uniform+pick`."""
-    by: dict[str, list[dict[str, Any]]] = {}
-    for r in sorted(records, key=lambda r: r["seed"]):
-        by.setdefault(r["strategy"], []).append(r)
-    out: dict[str, Any] = {"strategies": {}, "versus_ioa": {}}
-    for method, runs in by.items():
-        modules = sorted(runs[0]["p_t"])
-        last = [r["rounds"][-1] for r in runs]
-        out["strategies"][method] = {
-            "seeds": [r["seed"] for r in runs],
-            "accuracy": mean_std([x["accuracy"] for x in last]),
-            "teacher_tokens": mean_std([x["teacher_tokens"] for x in last]),
-            "training_steps": mean_std([r["train_steps"] for r in runs]),
-            "wall_seconds": mean_std([r["wall_seconds"] for r in runs]),
-            "modules": {m: mean_std([x["p_s"].get(m, 0.0) for x in last]) for m in modules},
-            "curve": mean_curve(runs),
-        }
-    others = [m for m in by if m != "ioa"]
-    out["comparisons"] = k = max(1, len(others))
-    ioa = {r["seed"]: r["final"] for r in by.get("ioa", [])}
-    for method in others:
-        pairs = []
-        for r in by[method]:
-            if r["seed"] in ioa:
-                shared = sorted(set(ioa[r["seed"]]) & set(r["final"]))
-                pairs.append(([r["final"][i] for i in shared], [ioa[r["seed"]][i] for i in shared]))
-        if pairs:
-            out["versus_ioa"][method] = {
-                "at_95": seed_bootstrap(pairs),
-                "corrected": seed_bootstrap(pairs, level=1 - 0.05 / k),
-            }
-    if PICK in by and "ioa" in by:
-        pick = out["strategies"][PICK]
-        target, spent = pick["accuracy"][0], pick["teacher_tokens"][0]
-        reach = tokens_to_reach(out["strategies"]["ioa"]["curve"], target)
-        out["ioa_to_pick"] = {
-            "target_accuracy": target,
-            "pick_tokens": spent,
-            "ioa_tokens": reach,
-            "share": None if reach is None or not spent else reach / spent,
-        }
-    return out
-
-
-def _pm(ms: Sequence[float], fmt: str = ".3f") -> str:
-    return f"{ms[0]:{fmt}} ± {ms[1]:{fmt}}"
-
-
-def strategy_table(summary: dict[str, Any]) -> str:
-    """One row per strategy: accuracy, ioa's paired difference from it, tokens, steps."""
-    rows = []
-    for method, r in summary["strategies"].items():
-        vs = ""
-        c = summary["versus_ioa"].get(method)
-        if c:
-            a, b = c["at_95"], c["corrected"]
-            vs = f"{a['diff']:+.3f} [{a['lo']:+.3f}, {a['hi']:+.3f}]"
-            vs += f" [{b['lo']:+.3f}, {b['hi']:+.3f}]"
-            vs = f"**{vs}**" if b["lo"] > 0 or b["hi"] < 0 else vs
-        rows.append(
-            [
-                method,
-                len(r["seeds"]),
-                _pm(r["accuracy"]),
-                vs,
-                _pm(r["teacher_tokens"], ".0f"),
-                _pm(r["training_steps"], ".0f"),
-                _pm(r["wall_seconds"], ".0f"),
-            ]
-        )
-    header = [
-        "strategy",
-        "seeds",
-        "final accuracy",
-        f"ioa minus it [95%] [Bonferroni, {summary['comparisons']} comparisons]",
-        "teacher tokens",
-        "training steps",
-        "wall s",
-    ]
-    return markdown_table(header, rows)
-
-
-def markdown(summary: dict[str, Any], settings: dict[str, Any]) -> str:
-    rows = summary["strategies"]
-    kind = "tiny random-weight student (smoke run)" if settings["tiny"] else "SmolLM2"
-    lines = [
-        f"# Strategies at equal teacher budget ({kind})",
-        "",
-        f"Budget {settings['budget_tokens']} teacher tokens, {settings['rounds']} rounds; "
-        "mean ± std over seeds.",
-        "",
-        strategy_table(summary),
-    ]
-    modules = sorted(next(iter(rows.values()))["modules"])
-    lines += ["", "Final accuracy per module:", ""]
-    lines.append("| module | " + " | ".join(rows) + " |")
-    lines.append("|---|" + "---|" * len(rows))
-    for m in modules:
-        cells = " | ".join(_pm(rows[s]["modules"][m], ".2f") for s in rows)
-        lines.append(f"| {m} | {cells} |")
-    reach = summary.get("ioa_to_pick")
-    if reach:
-        got = "never" if reach["ioa_tokens"] is None else f"{reach['ioa_tokens']:.0f}"
-        share = "" if reach["share"] is None else f" ({reach['share']:.0%} of uniform+pick's)"
-        if reach["ioa_tokens"] is not None and reach["ioa_tokens"] <= rows["ioa"]["curve"][0][0]:
-            share += ", already untrained"
-        lines += [
-            "",
-            f"`ioa` reaches uniform+pick's final accuracy ({reach['target_accuracy']:.3f}) "
-            f"at {got} teacher tokens{share}; uniform+pick spent {reach['pick_tokens']:.0f}.",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def estimate(args: argparse.Namespace) -> float:

@@ -2,14 +2,14 @@
 
     python benchmarks/reliability.py [--tries 3] [--vllm] [--tiny]
 
-Runs tests/test_faults.py (Ctrl-C at random moments, a full disk, damaged files, bad
-input; each Ctrl-C and full-disk case `--tries` times at different random moments)
-and, with `--vllm` (needs `make vllm-setup`), the kill -9 of an LLM-teacher run behind
-a proxy breaking 30% of requests to a real local vLLM server. Each test records its
-case, the moment it struck, where the run was, and what differed afterwards; this script
-gathers them from pytest's JUnit XML into docs/results/reliability.json and the table
-in docs/reliability.md. `--tiny` runs one bad-input case into a temporary folder, to
-check the script itself.
+Runs tests/test_faults.py (Ctrl-C at random moments, a full disk, damaged files; each
+Ctrl-C and full-disk case `--tries` times at different random moments) and
+tests/test_bad_input.py, and, with `--vllm` (needs `make vllm-setup`), the kill -9 of
+an LLM-teacher run behind a proxy breaking 30% of requests to a real local vLLM
+server. Each test records its case, the moment it struck, where the run was, and what
+differed afterwards; this script gathers them from pytest's JUnit XML into
+docs/results/reliability.json and the table in docs/reliability.md. `--tiny` runs one
+bad-input case into a temporary folder, to check the script itself.
 
 It does not decide what passes: the tests do (a case passes when the test's
 assertions hold: the one-line message, the exit code, nothing lost or changed).
@@ -102,9 +102,9 @@ def main() -> None:
     ap.add_argument("--vllm", action="store_true", help="also the kill -9 case against vLLM")
     ap.add_argument("--tiny", action="store_true", help="one quick case, to a temp folder")
     args = ap.parse_args()
-    selection = ["tests/test_faults.py"]
+    selection = ["tests/test_faults.py", "tests/test_bad_input.py"]
     if args.tiny:
-        selection = ["tests/test_faults.py::test_bad_input_is_one_line_and_loses_nothing"]
+        selection = ["tests/test_bad_input.py::test_bad_input_is_one_line_and_loses_nothing"]
         selection[0] += "[config of wrong types]"
     elif args.vllm:
         selection.append(VLLM_TEST)

@@ -9,7 +9,6 @@ would), after an optional Python prelude that sets up the fault.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,5 +71,7 @@ def spawn(args: list[str], log: Path, prelude: str = "", stderr: Path | None = N
     )
 
 
-def summary_figures(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "summary.json").read_text())["figures"]
+def last_line(text: str) -> str:
+    """The last non-blank line of a command's output."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
