@@ -6,8 +6,12 @@ rewrite (the demo's strategies) and the short renderings (direct equation, one-l
 breakdown, answer with a one-line reason). For each rendering and seed the student
 (SmolLM2-135M-Instruct, the demo's LoRA) trains on that rendering alone, at equal
 steps, and is scored on held-out probes of the module (and of a second, untaught
-module) after each step count. Training continues from the previous step count's
-adapter with a constant learning rate, so the step counts are points of one run.
+module) after each step count. The probes are spread evenly over the levels and drawn
+from the operand tuples the domain sets aside for probes (`arithmetic.held_out`), so
+none shares a training item's operands; answers may run to the longest completion of
+any rendering plus a margin (`--tokens` is raised to that). Training continues from
+the previous step count's adapter with a constant learning rate, so the step counts
+are points of one run.
 
 Before any training, the untrained student scores a sample of each rendering
 (s(A|Q), s(A), IFD; `ioa_agent.student.score`) and the Adapter's rule
@@ -46,9 +50,44 @@ from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 STRATEGIES = ["step_format"]  # the demo's rewrite of a gap-0.6+ root module, as trained
 
 
-def items_for(module: str, levels: list[int], n: int, seed: int) -> list[Item]:
+def items_for(
+    module: str, levels: list[int], n: int, seed: int, probes: bool = False
+) -> list[Item]:
+    """`n` items of `module`, the same count at each level; from the probes' share of
+    operand tuples when `probes` (`arithmetic.held_out`), from the rest otherwise, so no
+    probe shares a training item's operands."""
+    if n % len(levels):
+        raise SystemExit(f"{n} items do not split evenly over levels {levels}")
     per = n // len(levels)
-    return [it for lv in levels for it in arithmetic.write_items(module, lv, per, seed + lv)]
+    return [
+        it for lv in levels for it in arithmetic.write_items(module, lv, per, seed + lv, probes)
+    ]
+
+
+def shared_operands(train: list[Item], probes: list[Item]) -> int:
+    """Probes whose operand tuple (and operation) some training item has."""
+    trained = {arithmetic.content_key(it.prompt) for it in train}
+    return sum(arithmetic.content_key(p.prompt) in trained for p in probes)
+
+
+def answer_room(model: Path, data: dict[str, list[dict[str, str]]], asked: int) -> int:
+    """`asked` new tokens, raised to the longest completion of any rendering plus
+    fitting.MARGIN: a rendering cut off at assessment would lose by truncation."""
+    from transformers import AutoTokenizer
+
+    from ioa_agent.fitting import MARGIN
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model))
+    longest = max(
+        len(tokenizer(r["completion"], add_special_tokens=False)["input_ids"])
+        for rows in data.values()
+        for r in rows
+    )
+    if longest + MARGIN > asked:
+        print(
+            f"--tokens {asked} raised to {longest + MARGIN}: the longest completion runs {longest}"
+        )
+    return max(asked, longest + MARGIN)
 
 
 def rendered(items: list[Item], name: str) -> list[dict[str, str]]:
@@ -80,7 +119,9 @@ def main() -> int:
     p.add_argument("--untaught", default="arithmetic/subtraction")
     p.add_argument("--levels", type=int, nargs="+", default=[1, 2])
     p.add_argument("--items", type=int, default=384)
-    p.add_argument("--probes", type=int, default=32, help="held-out probes per module")
+    p.add_argument(
+        "--probes", type=int, default=32, help="held-out probes per module, even over levels"
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, nargs="+", default=[8, 16])
     p.add_argument("--sample", type=int, default=24, help="items scored per rendering")
@@ -99,20 +140,17 @@ def main() -> int:
     demo = load_config().train
     model = resolve_model("smollm2-135m-instruct")
     train_items = items_for(args.module, args.levels, args.items, seed=1000)
-    probe_prompts = {it.prompt for it in train_items}
     probes = [
         it
         for m in (args.module, args.untaught)
-        for it in items_for(m, args.levels, args.probes * 2, seed=7)
-        if it.prompt not in probe_prompts
+        for it in items_for(m, args.levels, args.probes, 7, True)
     ]
-    probes = [
-        p
-        for m in (args.module, args.untaught)
-        for p in [q for q in probes if q.module == m][: args.probes]
-    ]
+    overlap = shared_operands(train_items, probes)
+    if overlap:
+        raise SystemExit(f"{overlap} probes share operands with training items")
     names = [TEACHER, *RENDERINGS]
     data = {name: rendered(train_items, name) for name in names}
+    args.tokens = answer_room(model, data, args.tokens)
 
     t0 = time.time()
     sample = data[TEACHER][: args.sample]
@@ -235,6 +273,7 @@ def write_table(
         "picked": picked,
         "scores": scores,
         "untrained": {"taught": base_taught, "untaught": base_other},
+        "probes": {"per_module": n, "levels": args.levels, "shared_operands": 0},
         "summary": summary,
         "pick_vs_best_fixed": {"best_fixed": best_fixed, **versus},
         "verdict": verdict,
