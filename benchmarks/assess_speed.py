@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--no-vllm", action="store_true", help="the Transformers ways only")
     parser.add_argument("--results", type=Path, default=RESULTS, help="results file to write")
     args = parser.parse_args()
 
@@ -89,37 +90,43 @@ def main() -> None:
         lambda: generate_loaded(model, tok, prompts, args.batch_size, args.max_new_tokens)
     )
 
-    start = time.perf_counter()
-    with (
-        VLLMServer(model_dir, max_num_seqs=args.concurrency) as server,
-        VLLMStudent(server.base_url, concurrency=args.concurrency) as client,
-    ):
-        setup["vllm server start"] = time.perf_counter() - start
-        name = client.base_model()
-        client.generate(name, prompts[:2], max_new_tokens=4)  # warm-up
-        results[f"vllm ({args.concurrency} in flight)"] = timed(
-            lambda: client.generate(name, prompts, max_new_tokens=args.max_new_tokens)
-        )
+    if not args.no_vllm:
+        start = time.perf_counter()
+        with (
+            VLLMServer(model_dir, max_num_seqs=args.concurrency) as server,
+            VLLMStudent(server.base_url, concurrency=args.concurrency) as client,
+        ):
+            setup["vllm server start"] = time.perf_counter() - start
+            name = client.base_model()
+            client.generate(name, prompts[:2], max_new_tokens=4)  # warm-up
+            results[f"vllm ({args.concurrency} in flight)"] = timed(
+                lambda: client.generate(name, prompts, max_new_tokens=args.max_new_tokens)
+            )
 
     print(f"{len(prompts)} arithmetic probes, greedy, max_new_tokens {args.max_new_tokens}")
     print("set-up (not in the rates): " + ", ".join(f"{k} {v:.1f}s" for k, v in setup.items()))
     rows = report(
         items, results, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
     )
-    header = ["way", "tokens", "wall s", "tok/s", "accuracy", "vs 1-at-a-time"]
-    table = [
-        [r["way"], r["tokens"], f"{r['seconds']:.1f}", f"{r['tok_s']:.1f}",
-         f"{r['accuracy']:.1%}", f"{r['speedup']:.1f}x"]
-        for r in rows
-    ]  # fmt: skip
     path = write_results(
         args.results,
         config=vars(args) | {"results": str(args.results), "probes": len(prompts)},
         seed=0,
         figures={"setup_seconds": setup, "ways": rows},
-        readme_table=markdown_table(header, table),
+        table=table,
     )
     print(f"wrote {path}")
+
+
+def table(figures: dict[str, Any]) -> str:
+    """assess_speed.json's table, from its figures."""
+    header = ["way", "tokens", "wall s", "tok/s", "accuracy", "vs 1-at-a-time"]
+    rows = [
+        [r["way"], r["tokens"], f"{r['seconds']:.1f}", f"{r['tok_s']:.1f}",
+         f"{r['accuracy']:.1%}", f"{r['speedup']:.1f}x"]
+        for r in figures["ways"]
+    ]  # fmt: skip
+    return markdown_table(header, rows)
 
 
 def report(

@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,12 +29,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ioa_agent.config import load_config  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
+from ioa_agent.run import sha256_file  # noqa: E402
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path)
     p.add_argument("--steps", type=int, default=12)
+    p.add_argument("--model", default="smollm2-135m-instruct", help="student (name or folder)")
     p.add_argument("--results", type=Path, default=ROOT / "docs" / "results" / "demo_packing.json")
     args = p.parse_args()
     if args.data is None:
@@ -47,7 +50,7 @@ def main() -> int:
     from ioa_agent.student.train_runner import run_training
 
     cfg = load_config().train
-    model = resolve_model("smollm2-135m-instruct")
+    model = resolve_model(args.model)
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for packing in ("off", "on"):
@@ -66,25 +69,34 @@ def main() -> int:
                 "final_loss": float(m["final_loss"]),
             }
             print(f"packing {packing}: {m['seconds_per_step']:.2f} s/step", flush=True)
+    ratio = figures["off"]["seconds_per_step"] / figures["on"]["seconds_per_step"]
+    config = {
+        "data": str(args.data.resolve().relative_to(ROOT))
+        if args.data.resolve().is_relative_to(ROOT)
+        else str(args.data),
+        "data_sha256": sha256_file(args.data),
+        "steps": args.steps,
+        "model": args.model,
+        **cfg.model_dump(mode="json"),
+    }
+    write_results(
+        args.results, config=config, seed=0, figures={**figures, "speedup": ratio}, table=table
+    )
+    print(table({**figures, "speedup": ratio}))
+    return 0
+
+
+def table(figures: dict[str, Any]) -> str:
+    """demo_packing.json's table, from its figures."""
     off, on = figures["off"], figures["on"]
-    ratio = off["seconds_per_step"] / on["seconds_per_step"]
-    table = markdown_table(
+    return markdown_table(
         ["batches", "s/step", "real tokens/s"],
         [
             ["padded", f"{off['seconds_per_step']:.2f}", f"{off['tokens_per_s']:.0f}"],
             ["packed", f"{on['seconds_per_step']:.2f}", f"{on['tokens_per_s']:.0f}"],
-            ["packed / padded speed", f"{ratio:.2f}x", ""],
+            ["packed / padded speed", f"{figures['speedup']:.2f}x", ""],
         ],
     )
-    write_results(
-        args.results,
-        config={"data": str(args.data), "steps": args.steps, **cfg.model_dump(mode="json")},
-        seed=0,
-        figures={**figures, "speedup": ratio},
-        readme_table=table,
-    )
-    print(table)
-    return 0
 
 
 if __name__ == "__main__":

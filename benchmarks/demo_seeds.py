@@ -123,54 +123,89 @@ def read_run(run: Any, wall: float) -> dict[str, Any]:
     }
 
 
-def skills_table(per_seed: list[dict[str, Any]]) -> tuple[list[list[str]], dict[str, Any]]:
-    rows, figures = [], {}
+SKILL_HEADER = ["skill", "taught (runs)", "untrained", "after", "change [95% CI]", "passed"]
+MODULE_HEADER = [
+    "module",
+    "taught/replayed/untouched (runs)",
+    "replay rows per run",
+    "untrained",
+    "after",
+    "change [95% CI]",
+    "change where untouched",
+]
+
+
+def _mean_rate(pairs: list[Any], side: int) -> float:
+    return statistics.mean(sum(p[side]) / len(p[side]) for p in pairs)
+
+
+def skill_figures(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per taught skill over the seeds: change with a seed-aware interval, before,
+    after, the runs that taught it and how many passed its gate."""
+    out = {}
     for s in sorted({s for r in per_seed for s in r["skills"]}):
         runs = [r["skills"][s] for r in per_seed if s in r["skills"]]
-        c = seed_bootstrap([x["pairs"] for x in runs])
-        before = statistics.mean(sum(x["pairs"][0]) / len(x["pairs"][0]) for x in runs)
-        after = statistics.mean(sum(x["pairs"][1]) / len(x["pairs"][1]) for x in runs)
-        passed = sum(x["passed"] for x in runs)
-        figures[s] = {**c, "runs": len(runs), "passed": passed, "before": before, "after": after}
-        rows.append(
-            [
-                s,
-                f"{len(runs)}/{len(per_seed)}",
-                f"{before:.2f}",
-                f"{after:.2f}",
-                _ci(c),
-                str(passed),
-            ]
-        )
-    return rows, figures
+        pairs = [x["pairs"] for x in runs]
+        out[s] = {
+            **seed_bootstrap(pairs),
+            "runs": len(runs),
+            "passed": sum(x["passed"] for x in runs),
+            "before": _mean_rate(pairs, 0),
+            "after": _mean_rate(pairs, 1),
+        }
+    return out
 
 
-def modules_table(per_seed: list[dict[str, Any]]) -> tuple[list[list[str]], dict[str, Any]]:
-    rows, figures = [], {}
+def skills_table(figures: dict[str, Any]) -> str:
+    """demo_skills.json's table, from its figures."""
+    seeds = len(figures["seeds"])
+    rows = [
+        [s, f"{f['runs']}/{seeds}", f"{f['before']:.2f}", f"{f['after']:.2f}", _ci(f)]
+        + [str(f["passed"])]
+        for s, f in figures["skills"].items()
+    ]
+    return markdown_table(SKILL_HEADER, rows)
+
+
+def module_figures(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per module over the seeds: its labels, replay rows per run, before, after and
+    change (all runs, and the runs where it was untouched); and the overall change."""
+    out: dict[str, Any] = {}
     for m in sorted(per_seed[0]["modules"]):
-        every = seed_bootstrap([r["modules"][m] for r in per_seed])
-        labels = Counter(r["labels"][m] for r in per_seed)
+        pairs = [r["modules"][m] for r in per_seed]
         quiet = [r["modules"][m] for r in per_seed if r["labels"][m] == "untouched"]
-        untouched = seed_bootstrap(quiet) if quiet else None
-        rows_ = [r["replayed_rows"].get(m, 0) for r in per_seed]
-        figures[m] = {"all": every, "untouched": untouched, "labels": dict(labels)}
-        b = statistics.mean(sum(r["modules"][m][0]) / len(r["modules"][m][0]) for r in per_seed)
-        a = statistics.mean(sum(r["modules"][m][1]) / len(r["modules"][m][1]) for r in per_seed)
+        out[m] = {
+            "all": seed_bootstrap(pairs),
+            "untouched": seed_bootstrap(quiet) if quiet else None,
+            "labels": dict(Counter(r["labels"][m] for r in per_seed)),
+            "replay_rows": [r["replayed_rows"].get(m, 0) for r in per_seed],
+            "before": _mean_rate(pairs, 0),
+            "after": _mean_rate(pairs, 1),
+        }
+    out["overall"] = seed_bootstrap([r["overall"] for r in per_seed])
+    return out
+
+
+def modules_table(figures: dict[str, Any]) -> str:
+    """demo.json's table, from its figures."""
+    rows = []
+    for m, f in figures["modules"].items():
+        if m == "overall":
+            continue
+        labels = Counter(f["labels"])
         rows.append(
             [
                 m,
                 f"{labels['taught']}/{labels['replayed']}/{labels['untouched']}",
-                "/".join(str(x) for x in rows_),
-                f"{b:.2f}",
-                f"{a:.2f}",
-                _ci(every),
-                _ci(untouched) if untouched else "",
+                "/".join(str(x) for x in f["replay_rows"]),
+                f"{f['before']:.2f}",
+                f"{f['after']:.2f}",
+                _ci(f["all"]),
+                _ci(f["untouched"]) if f["untouched"] else "",
             ]
         )
-    total = seed_bootstrap([r["overall"] for r in per_seed])
-    figures["overall"] = total
-    rows.append(["**overall**", "", "", "", "", _ci(total), ""])
-    return rows, figures
+    rows.append(["**overall**", "", "", "", "", _ci(figures["modules"]["overall"]), ""])
+    return markdown_table(MODULE_HEADER, rows)
 
 
 def main() -> int:
@@ -178,6 +213,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--runs", type=Path, default=ROOT / "checkpoints" / "demo-seeds")
     p.add_argument("--results", type=Path, default=ROOT / "docs" / "results")
+    p.add_argument("--config", type=Path, help="another run config (default: the demo's)")
     args = p.parse_args()
 
     from ioa_agent.run import open_run
@@ -186,7 +222,7 @@ def main() -> int:
     args.runs.mkdir(parents=True, exist_ok=True)
     per_seed: list[dict[str, Any]] = []
     for seed in args.seeds:
-        config = load_config().model_copy(update={"seed": seed})
+        config = load_config(args.config).model_copy(update={"seed": seed})
         wall = run_to_end(config, args.runs, f"demo-s{seed}")
         figures = read_run(open_run(args.runs / f"demo-s{seed}"), wall)
         within = {m: paired_change(*pr) for m, pr in figures["modules"].items()}
@@ -197,8 +233,6 @@ def main() -> int:
             flush=True,
         )
 
-    skill_rows, skill_figures = skills_table(per_seed)
-    module_rows, module_figures = modules_table(per_seed)
     walls = [s["wall_seconds"] for s in per_seed]
     common = {
         "seeds": args.seeds,
@@ -207,35 +241,21 @@ def main() -> int:
         "mastered_next_stage": [s["mastered_next_stage"] for s in per_seed],
         "probe_overlap": [s["probe_overlap"] for s in per_seed],
     }
-    config = load_config().model_dump(mode="json")
-    skill_header = ["skill", "taught (runs)", "untrained", "after", "change [95% CI]", "passed"]
-    skill_table = markdown_table(skill_header, skill_rows)
+    config = load_config(args.config).model_dump(mode="json")
+    skills = {**common, "skills": skill_figures(per_seed), "per_seed": per_seed}
     write_results(
         args.results / "demo_skills.json",
         config=config,
         seed=None,
-        figures={**common, "skills": skill_figures, "per_seed": per_seed},
-        readme_table=skill_table,
+        figures=skills,
+        table=skills_table,
     )
-    module_header = [
-        "module",
-        "taught/replayed/untouched (runs)",
-        "replay rows per run",
-        "untrained",
-        "after",
-        "change [95% CI]",
-        "change where untouched",
-    ]
-    module_table = markdown_table(module_header, module_rows)
+    modules = {**common, "modules": module_figures(per_seed)}
     write_results(
-        args.results / "demo.json",
-        config=config,
-        seed=None,
-        figures={**common, "modules": module_figures},
-        readme_table=module_table,
+        args.results / "demo.json", config=config, seed=None, figures=modules, table=modules_table
     )
-    print(skill_table)
-    print(module_table)
+    print(skills_table(skills))
+    print(modules_table(modules))
     print(f"wall time per run: {', '.join(f'{w / 60:.1f}' for w in walls)} min")
     print(f"wrote {args.results}/demo.json and demo_skills.json")
     return 0

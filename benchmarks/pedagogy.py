@@ -233,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             wall = run_one(config, runs, name)
             record = run_record(runs / name, method, seed, wall)
-            write_results(
-                path, config=config, seed=seed, figures=record, readme_table=run_table(record)
-            )
+            write_results(path, config=config, seed=seed, figures=record, table=run_table)
             records.append(record)
 
     settings = {
@@ -250,8 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "pedagogy.md").write_text(markdown(summary, settings))
     results = args.results or (None if args.tiny else ROOT / "docs" / "results" / "pedagogy.json")
     if results:
-        table = strategy_table(summary)
-        write_results(results, config=base, seed=None, figures=summary, readme_table=table)
+        write_results(results, config=base, seed=None, figures=summary, table=strategy_table)
 
     from ioa_agent.report import figures
 

@@ -46,7 +46,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     by: dict[str, list[dict[str, Any]]] = {}
     for r in sorted(records, key=lambda r: r["seed"]):
         by.setdefault(r["strategy"], []).append(r)
-    out: dict[str, Any] = {"strategies": {}, "versus_ioa": {}}
+    out: dict[str, Any] = {"order": list(by), "strategies": {}, "versus_ioa": {}}
     for method, runs in by.items():
         modules = sorted(runs[0]["p_t"])
         last = [r["rounds"][-1] for r in runs]
@@ -93,7 +93,8 @@ def _pm(ms: Sequence[float], fmt: str = ".3f") -> str:
 def strategy_table(summary: dict[str, Any]) -> str:
     """One row per strategy: accuracy, ioa's paired difference from it, tokens, steps."""
     rows = []
-    for method, r in summary["strategies"].items():
+    for method in summary["order"]:
+        r = summary["strategies"][method]
         vs = ""
         c = summary["versus_ioa"].get(method)
         if c:

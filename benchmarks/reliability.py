@@ -18,7 +18,6 @@ assertions hold: the one-line message, the exit code, nothing lost or changed).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -80,7 +79,8 @@ def cases(xmls: list[Path]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(figures: dict[str, Any]) -> str:
+    """reliability.json's table, from its figures."""
     body = [
         [
             r["case"],
@@ -90,7 +90,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             r["repeated_calls"],
             "nothing" if not r["lost"] else "; ".join(r["lost"]),
         ]
-        for r in rows
+        for r in figures["cases"]
     ]
     header = ["case", "tries", "passed", "run stood at", "repeated paid calls", "lost"]
     return markdown_table(header, body)
@@ -100,7 +100,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tries", type=int, default=3, help="random moments per Ctrl-C/disk case")
     ap.add_argument("--vllm", action="store_true", help="also the kill -9 case against vLLM")
-    ap.add_argument("--tiny", action="store_true", help="one quick case, to a temp folder")
+    ap.add_argument("--tiny", action="store_true", help="one quick case (page left alone)")
+    ap.add_argument("--results", type=Path, help=f"results file (default {RESULTS}; --tiny: temp)")
     args = ap.parse_args()
     selection = ["tests/test_faults.py", "tests/test_bad_input.py"]
     if args.tiny:
@@ -112,17 +113,15 @@ def main() -> None:
         rows = cases(run_tests(selection, 1 if args.tiny else args.tries, Path(tmp)))
         if not rows:
             raise SystemExit("no test recorded a case: see pytest's output above")
-        out = Path(tmp) / "reliability.json" if args.tiny else ROOT / RESULTS
+        out = args.results or (Path(tmp) / "reliability.json" if args.tiny else ROOT / RESULTS)
         figures = {"cases": rows}
         config = {"tries": args.tries, "vllm": args.vllm, "tests": selection}
-        write_results(out, config=config, seed=None, figures=figures, readme_table=table(rows))
-        if args.tiny:
-            print(json.dumps(json.loads(out.read_text())["figures"], indent=1))
-        else:
-            put_table(PAGE, RESULTS, table(rows))
-    print(table(rows))
-    if not args.tiny:
-        print(f"wrote {RESULTS} and its table in {PAGE.relative_to(ROOT)}")
+        write_results(out, config=config, seed=None, figures=figures, table=table)
+        page = out.resolve() == (ROOT / RESULTS).resolve()
+        if page:
+            put_table(PAGE, RESULTS, table(figures))
+    print(table(figures))
+    print(f"wrote {out}" + (f" and its table in {PAGE.relative_to(ROOT)}" if page else ""))
 
 
 if __name__ == "__main__":

@@ -127,6 +127,7 @@ def main() -> int:
     p.add_argument("--sample", type=int, default=24, help="items scored per rendering")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--tokens", type=int, default=48, help="max new tokens when assessing")
+    p.add_argument("--model", default="smollm2-135m-instruct", help="student (name or folder)")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "representation.json")
     p.add_argument("--work", type=Path, default=ROOT / "checkpoints" / "representation")
     args = p.parse_args()
@@ -138,7 +139,7 @@ def main() -> int:
     from ioa_agent.student.train_runner import run_training
 
     demo = load_config().train
-    model = resolve_model("smollm2-135m-instruct")
+    model = resolve_model(args.model)
     train_items = items_for(args.module, args.levels, args.items, seed=1000)
     probes = [
         it
@@ -220,12 +221,6 @@ def write_table(
     """The table and results file over the seeds finished so far (a cut-short run keeps them)."""
     names = list(scores)
     n = args.probes
-    table = [
-        "| rendering | s(A\\|Q) | IFD | "
-        + " | ".join(f"{args.module.split('/')[1]} @{s}" for s in args.steps)
-        + f" | {args.untaught.split('/')[1]} @{args.steps[-1]} | s/step |",
-        "|---|---|---|" + "---|" * (len(args.steps) + 2),
-    ]
     summary: dict[str, Any] = {}
     for name in names:
         cells = []
@@ -236,18 +231,9 @@ def write_table(
         last = args.steps[-1]
         other = [sum(results[name][s][last][n:]) / n for s in seeds]
         per_step = sum(seconds[name]) / (len(seeds) * last) if seconds[name] else 0.0
-        mark = " (rule's pick)" if name == picked else ""
-        s = scores[name]
-        table.append(
-            f"| {name}{mark} | {s['s_aq']:.2f} | {s['ifd']:.2f} | "
-            + " | ".join(cells)
-            + f" | {statistics.mean(other):.2f} | {per_step:.1f} |"
-        )
         summary[name] = {"cells": cells, "untaught": statistics.mean(other), "s_per_step": per_step}
     base_taught = sum(base[:n]) / n
     base_other = sum(base[n:]) / n
-    blanks = " |" * (len(args.steps) - 1)
-    table.append(f"| untrained | | | {base_taught:.2f} |{blanks} {base_other:.2f} | |")
 
     last = args.steps[-1]
     finals = {
@@ -262,11 +248,14 @@ def write_table(
         f"{len(seeds)} seeds x {n} probes: {versus['diff']:+.3f} "
         f"[{versus['lo']:+.3f}, {versus['hi']:+.3f}], McNemar p {versus['p']:.3f}"
     )
-    text = "\n".join(table)
-    print(text)
-    print(verdict)
 
     figures = {
+        "settings": {
+            "module": args.module,
+            "untaught": args.untaught,
+            "steps": args.steps,
+            "renderings": names,
+        },
         "wall_s": round(time.time() - t0, 1),
         "rule": RULE,
         "seeds_done": seeds,
@@ -283,8 +272,36 @@ def write_table(
         },
     }
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    write_results(args.out, config=config, seed=None, figures=figures, readme_table=text)
+    write_results(args.out, config=config, seed=None, figures=figures, table=table)
+    print(table(figures))
+    print(verdict)
     print(f"wrote {args.out}")
+
+
+def table(figures: dict[str, Any]) -> str:
+    """representation.json's table, from its figures: accuracy per rendering and step
+    count (mean ± std over seeds), the rule's pick marked, then the untrained student."""
+    settings = figures["settings"]
+    steps = settings["steps"]
+    lines = [
+        "| rendering | s(A\\|Q) | IFD | "
+        + " | ".join(f"{settings['module'].split('/')[1]} @{s}" for s in steps)
+        + f" | {settings['untaught'].split('/')[1]} @{steps[-1]} | s/step |",
+        "|---|---|---|" + "---|" * (len(steps) + 2),
+    ]
+    for name in settings["renderings"]:
+        row = figures["summary"][name]
+        mark = " (rule's pick)" if name == figures["picked"] else ""
+        s = figures["scores"][name]
+        lines.append(
+            f"| {name}{mark} | {s['s_aq']:.2f} | {s['ifd']:.2f} | "
+            + " | ".join(row["cells"])
+            + f" | {row['untaught']:.2f} | {row['s_per_step']:.1f} |"
+        )
+    base = figures["untrained"]
+    blanks = " |" * (len(steps) - 1)
+    lines.append(f"| untrained | | | {base['taught']:.2f} |{blanks} {base['untaught']:.2f} | |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -24,18 +24,14 @@ versions and machine, to `--out`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import shutil
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +41,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import yaml  # noqa: E402
 
 from ioa_agent.cli import main as ioa  # noqa: E402
+from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.run import find_run  # noqa: E402
 from ioa_agent.runner import snapshot  # noqa: E402
 
@@ -128,7 +125,7 @@ class Live:
         self.thread.join(10)
 
 
-def page_load(live: Live, run_id: str, repeats: int, browser: Any) -> dict[str, Any]:
+def page_load(live: Live, run_id: str, repeats: int, browser: Any, rounds: int) -> dict[str, Any]:
     import httpx
 
     out: dict[str, Any] = {}
@@ -152,7 +149,7 @@ def page_load(live: Live, run_id: str, repeats: int, browser: Any) -> dict[str, 
             t0 = time.perf_counter()
             page.goto(f"{live.url}/runs/{run_id}", wait_until="load")
             loads.append(time.perf_counter() - t0)
-            assert page.locator("#rounds tbody tr").count() >= 20
+            assert page.locator("#rounds tbody tr").count() >= rounds
         out["browser_first_load_s"] = loads[0]  # figures drawn on first request
         out["browser_load_median_s"] = statistics.median(loads[1:])
         page.close()
@@ -196,12 +193,11 @@ def approve_to_node(live: Live, root: Path, names: list[str], browser: Any) -> d
     }
 
 
-def readme_table(results: dict[str, Any], rounds: int) -> str:
-    """The figures as the README shows them."""
-    from ioa_agent.results import markdown_table
-
+def table(figures: dict[str, Any]) -> str:
+    """serve_speed.json's table, from its figures."""
     rows = []
-    load = results.get("page_load", {})
+    rounds = figures["rounds"]
+    load = figures.get("page_load", {})
     if load:
         rows.append(
             [
@@ -216,7 +212,7 @@ def readme_table(results: dict[str, Any], rounds: int) -> str:
                     f"{load['browser_load_median_s']:.2f} s / {load['browser_first_load_s']:.1f} s",
                 ]
             )
-    approve = results.get("approve", {})
+    approve = figures.get("approve", {})
     if approve:
         rows.append(
             [
@@ -260,7 +256,7 @@ def main() -> None:
 
             pw = sync_playwright().start()
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        results["page_load"] = page_load(live, "long", args.repeats, browser)
+        results["page_load"] = page_load(live, "long", args.repeats, browser, args.rounds)
         if browser is not None:
             results["approve"] = approve_to_node(live, root, approve, browser)
     finally:
@@ -271,44 +267,16 @@ def main() -> None:
         live.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    record = {
-        "command": "python " + " ".join(sys.argv),
-        "config": {
-            "rounds": args.rounds,
-            "repeats": args.repeats,
-            "approve_repeats": args.approve_repeats,
-            "run": tiny_config(Path("<tiny random-weight Llama>"), args.seed),
-        },
-        "seed": args.seed,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": {
-            "cpu": _cpu(),
-            "cores": os.cpu_count(),
-            "chromium": browser_version(),
-        },
-        "versions": {
-            "python": platform.python_version(),
-            **{
-                p: version(p) for p in ("starlette", "uvicorn", "jinja2", "langgraph", "playwright")
-            },
-        },
-        "results": results,
-        "readme_table": readme_table(results, args.rounds),
+    config = {
+        "rounds": args.rounds,
+        "repeats": args.repeats,
+        "approve_repeats": args.approve_repeats,
+        "run": tiny_config(Path("<tiny random-weight Llama>"), args.seed),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps(results, indent=1))
+    figures = {"rounds": args.rounds, "browser": browser_version(), **results}
+    write_results(Path(args.out), config=config, seed=args.seed, figures=figures, table=table)
+    print(table(figures))
     print(f"wrote {args.out}")
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def browser_version() -> str | None:

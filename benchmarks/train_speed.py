@@ -321,7 +321,21 @@ def main() -> None:
         )
     ratio = results[1]["tokens_per_s"] / results[0]["tokens_per_s"]
     print(f"ratio (ioa / plain TRL), real tokens/s: {ratio:.2f}x")
-    table = [
+    default = Path(__file__).resolve().parents[1] / "docs" / "results"
+    path = write_results(
+        args.results or default / f"train_speed-{args.shape}.json",
+        config={k: v for k, v in vars(args).items() if k not in ("out", "results")},
+        seed=0,
+        figures={"sides": results, "ratio": ratio},
+        table=table,
+    )
+    print(f"wrote {path}")
+
+
+def table(figures: dict[str, Any]) -> str:
+    """train_speed-SHAPE.json's table, from its figures."""
+    header = ["side", "tokens/s", "tokens", "seconds", "peak GiB", "MFU"]
+    rows = [
         [
             r["name"],
             f"{r['tokens_per_s']:.0f}",
@@ -330,17 +344,9 @@ def main() -> None:
             f"{r['peak_gib']:.1f}" if r["peak_gib"] is not None else "n/a",
             f"{r['mfu']:.3f}" if r["mfu"] is not None else "n/a",
         ]
-        for r in results
+        for r in figures["sides"]
     ]
-    default = Path(__file__).resolve().parents[1] / "docs" / "results"
-    path = write_results(
-        args.results or default / f"train_speed-{args.shape}.json",
-        config={k: v for k, v in vars(args).items() if k not in ("out", "results")},
-        seed=0,
-        figures={"sides": results, "ratio": ratio},
-        readme_table=markdown_table(list(header), table),
-    )
-    print(f"wrote {path}")
+    return markdown_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 `write_results` writes one JSON file atomically: the command that measured the
 figures, its config and seed, the package versions, the machine (CPU model, cores,
-memory, GPU when one was used) and the date, the figures themselves, and
-`readme_table`, the Markdown table exactly as it appears in the README (a quick test
-compares the two). `run_summary` gathers a finished run's figures (P_S per module at
-every round, overall accuracy, wall time, teacher tokens, training time, decisions)
-for `summary.json` in the run directory.
+memory, GPU when one was used) and the date, the figures themselves, `table` (where
+the function that renders the file's table from its figures alone lives) and
+`readme_table`, that function's output: the Markdown table exactly as it appears in
+the README. `rebuild_table` renders it again from the figures; a quick test compares
+all three, so a hand-edited figure or table is caught. `run_summary` gathers a
+finished run's figures (P_S per module at every round, overall accuracy, wall time,
+teacher tokens, training time, decisions) for `summary.json` in the run directory.
 
 It does not measure anything, decide what a README shows, or draw figures.
 """
@@ -14,11 +16,14 @@ It does not measure anything, decide what a README shows, or draw figures.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import inspect
+import json
 import os
 import platform
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,8 +45,24 @@ PACKAGES = (
     "langchain-openai",
     "networkx",
     "vllm",
+    "starlette",
+    "uvicorn",
+    "playwright",
 )
-REQUIRED = ("command", "config", "seed", "versions", "machine", "date", "readme_table")
+REQUIRED = (
+    "command",
+    "config",
+    "seed",
+    "versions",
+    "machine",
+    "date",
+    "figures",
+    "table",
+    "readme_table",
+)
+ROOT = Path(__file__).resolve().parents[1]
+Table = Callable[[dict[str, Any]], str]
+"""Renders a results file's Markdown table from its figures alone."""
 
 
 def versions() -> dict[str, str | None]:
@@ -114,16 +135,50 @@ def put_table(page: Path, results: str, table: str) -> None:
     atomic_write_text(Path(page), "\n".join(lines) + "\n")
 
 
+def table_name(table: Table) -> str:
+    """Where `table` lives, as `path/to/file.py:function` (relative to the repository
+    when the file is in it), for `load_table`."""
+    source = Path(inspect.getsourcefile(table) or "").resolve()
+    where = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
+    return f"{where.as_posix()}:{table.__qualname__}"
+
+
+def load_table(name: str, root: Path = ROOT) -> Table:
+    """The function `table_name` named (its folder joins sys.path while it loads)."""
+    file, _, function = name.partition(":")
+    path = Path(file) if Path(file).is_absolute() else root / file
+    if not path.is_file() or not function:
+        raise ValueError(f"table {name!r}: no file {path}, or no function named")
+    spec = importlib.util.spec_from_file_location(f"_table_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"table {name!r}: {path} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return getattr(module, function)
+
+
+def rebuild_table(record: dict[str, Any]) -> str:
+    """A results file's table rendered again from its figures."""
+    return load_table(record["table"])(record["figures"]).strip("\n")
+
+
 def write_results(
     path: Path,
     *,
     config: dict[str, Any],
     seed: int | None,
     figures: dict[str, Any],
-    readme_table: str,
+    table: Table,
     command: str | None = None,
 ) -> Path:
-    """Write a results file atomically; `command` defaults to this process's command line."""
+    """Write a results file atomically; `command` defaults to this process's command
+    line. Its table is `table` of the figures as they read back from the file (keys
+    sorted: a table that needs an order takes it from a list in the figures)."""
+    figures = json.loads(json.dumps(figures, sort_keys=True))
     record = {
         "command": command or command_line(),
         "config": config,
@@ -132,14 +187,15 @@ def write_results(
         "machine": machine(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "figures": figures,
-        "readme_table": readme_table.strip("\n"),
+        "table": table_name(table),
+        "readme_table": table(figures).strip("\n"),
     }
     atomic_write_json(Path(path), record)
     return Path(path)
 
 
-def run_summary(run: Run) -> tuple[dict[str, Any], str]:
-    """A finished run's figures, and its Markdown table (P_S per module and round)."""
+def run_summary(run: Run) -> dict[str, Any]:
+    """A finished run's figures (`run_table` renders them)."""
     from ioa_agent.report.data import gather
 
     data = gather(run)
@@ -180,20 +236,25 @@ def run_summary(run: Run) -> tuple[dict[str, Any], str]:
         "train_seconds": data.train_seconds,
         "decisions": data.decisions,
     }
-    header = ["module", *(f"round {r.round}" for r in data.rounds)]
-    rows = [[m, *(f"{r.p_s.get(m, 0.0):.2f}" for r in data.rounds)] for m in sorted(data.p_t)]
-    rows.append(["**overall**", *(f"**{r.accuracy:.2f}**" for r in data.rounds)])
-    return figures, markdown_table(header, rows)
+    return figures
+
+
+def run_table(figures: dict[str, Any]) -> str:
+    """A run's Markdown table: P_S per module and round, then overall accuracy."""
+    rounds = figures["rounds"]
+    header = ["module", *(f"round {r['round']}" for r in rounds)]
+    rows = [[m, *(f"{r['p_s'].get(m, 0.0):.2f}" for r in rounds)] for m in sorted(figures["p_t"])]
+    rows.append(["**overall**", *(f"**{r['overall']:.2f}**" for r in rounds)])
+    return markdown_table(header, rows)
 
 
 def write_run_summary(run: Run, command: str | None = None) -> Path:
     """`summary.json` in the run directory, through `write_results`."""
-    figures, table = run_summary(run)
     return write_results(
         run.dir / "summary.json",
         command=command,
         config=run.config.model_dump(mode="json"),
         seed=run.config.seed,
-        figures=figures,
-        readme_table=table,
+        figures=run_summary(run),
+        table=run_table,
     )

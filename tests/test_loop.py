@@ -135,7 +135,7 @@ def test_same_config_and_seed_give_the_same_run(
 
 
 def test_summary_json_and_report_results(reference: Path, tmp_path: Path) -> None:
-    from ioa_agent.results import REQUIRED
+    from ioa_agent.results import REQUIRED, rebuild_table
 
     summary = json.loads((reference / "summary.json").read_text())
     assert set(REQUIRED) <= set(summary)
@@ -154,6 +154,8 @@ def test_summary_json_and_report_results(reference: Path, tmp_path: Path) -> Non
     assert [d["kind"] for d in figures["decisions"]].count("gate") == 2
     assert summary["readme_table"].splitlines()[0] == "| module | round 0 | round 1 | round 2 |"
     assert len(summary["readme_table"].splitlines()) == 2 + 9 + 1
+    assert summary["table"] == "ioa_agent/results.py:run_table"
+    assert rebuild_table(summary) == summary["readme_table"]
 
     out = tmp_path / "results"
     args = ["report", "ref", "--runs", str(reference.parent), "--out", str(tmp_path / "r")]
