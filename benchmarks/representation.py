@@ -13,14 +13,18 @@ any rendering plus a margin (`--tokens` is raised to that). Training continues f
 the previous step count's adapter with a constant learning rate, so the step counts
 are points of one run.
 
-Before any training, the untrained student scores a sample of each rendering
-(s(A|Q), s(A), IFD; `ioa_agent.student.score`) and the Adapter's rule
-(`ioa_agent.pedagogy.renderings.pick`) picks one. The table shows accuracy per
-rendering and step count (mean ± std over seeds) and marks the pick; the pick is
-then compared, paired per probe and seed, with the best fixed rendering.
+Before any training, the starting student scores a sample of each rendering
+(s(A|Q), s(A), IFD, and s(ans|Q) on the answer's own tokens; `ioa_agent.student.score`)
+and the Adapter's rule (`ioa_agent.pedagogy.renderings.pick`) picks one, the candidate
+rule (lowest s(ans|Q)) another. The table shows accuracy per rendering and step count
+(mean ± std over seeds) and marks the picks; the rule's pick is compared, paired per
+probe and seed, with the best fixed rendering, and the candidate's pick with the
+rule's. With `--warm-levels`, the starting student is first trained on those levels
+in `--warm-rendering` (a student that already knows the format, as in a later round).
 
     .venv/bin/python benchmarks/representation.py                 # ~25 min on 2 CPU cores
     .venv/bin/python benchmarks/representation.py --seeds 0 --steps 8 16
+    .venv/bin/python benchmarks/representation.py --levels 3 --warm-levels 1 2 --picks-only
 
 Writes docs/results/representation.json unless --out says otherwise.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -43,7 +48,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from ioa_agent.domains import arithmetic  # noqa: E402
 from ioa_agent.items import RENDERINGS, TEACHER, Item  # noqa: E402
 from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
-from ioa_agent.pedagogy.renderings import RULE, pick, summarize  # noqa: E402
+from ioa_agent.pedagogy.renderings import ANSWER_RULE, RULE, pick, summarize  # noqa: E402
 from ioa_agent.results import write_results  # noqa: E402
 from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 
@@ -128,13 +133,23 @@ def main() -> int:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--tokens", type=int, default=48, help="max new tokens when assessing")
     p.add_argument("--model", default="smollm2-135m-instruct", help="student (name or folder)")
+    p.add_argument(
+        "--warm-levels",
+        type=int,
+        nargs="*",
+        default=[],
+        help="first train these levels in --warm-rendering: a student that knows the format",
+    )
+    p.add_argument("--warm-steps", type=int, default=16)
+    p.add_argument("--warm-rendering", default="direct")
+    p.add_argument("--picks-only", action="store_true", help="score and pick, train nothing more")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "representation.json")
     p.add_argument("--work", type=Path, default=ROOT / "checkpoints" / "representation")
     args = p.parse_args()
 
     from ioa_agent.config import load_config
     from ioa_agent.student.models import resolve_model
-    from ioa_agent.student.score import answer_losses
+    from ioa_agent.student.score import answer_scores
     from ioa_agent.student.train import TrainJob
     from ioa_agent.student.train_runner import run_training
 
@@ -153,48 +168,71 @@ def main() -> int:
     data = {name: rendered(train_items, name) for name in names}
     args.tokens = answer_room(model, data, args.tokens)
 
+    def train(
+        rows: list[dict[str, str]], out: Path, start: Path | None, steps: int, seed: int
+    ) -> tuple[Path, float]:
+        """LoRA-train `steps` steps on `rows` from adapter `start` (None: the base) into `out`."""
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "train.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        job = TrainJob.from_config(
+            demo,
+            base_model=str(model),
+            data_path=str(path),
+            init_adapter=str(start) if start else None,
+            output_dir=str(out / "adapter"),
+            learning_rate=args.lr,
+            lr_scheduler="constant",
+            warmup_ratio=0.0,
+            max_steps=steps,
+            seed=seed,
+        )
+        metrics = run_training(job, log_path=out / "train.log")
+        return Path(job.output_dir), float(metrics.get("train_runtime_s") or 0.0)
+
     t0 = time.time()
-    sample = data[TEACHER][: args.sample]
+    shutil.rmtree(args.work, ignore_errors=True)  # a measurement never reuses old adapters
+    warm = None
+    if args.warm_levels:
+        items = items_for(args.module, args.warm_levels, args.items, seed=2000)
+        if shared_operands(items, probes):
+            raise SystemExit("warm-up items share operands with probes")
+        rows = rendered(items, args.warm_rendering)
+        warm, _ = train(rows, args.work / "warm", None, args.warm_steps, 0)
+        done = f"{args.warm_steps} steps on levels {args.warm_levels}"
+        print(f"warm student: {done}, {args.warm_rendering}")
+
+    golds = [it.answer for it in train_items[: args.sample]]
     scores = {}
     for name in names:
         rows = data[name][: args.sample]
-        scores[name] = summarize(
-            answer_losses(model, [(r["prompt"], r["completion"]) for r in rows])
+        got = answer_scores(
+            model, [(r["prompt"], r["completion"]) for r in rows], warm, golds=golds
         )
+        scores[name] = summarize([(a, b) for a, b, _ in got], [x for _, _, x in got])
     picked = pick(scores, names)
-    print(f"rule ({RULE}): picks {picked}")
+    candidate = pick(scores, names, key="s_ans")
+    print(f"rule ({RULE}): picks {picked}; candidate ({ANSWER_RULE}): picks {candidate}")
     for name in names:
         s = scores[name]
-        print(f"  {name:10s} s(A|Q) {s['s_aq']:.3f}  s(A) {s['s_a']:.3f}  IFD {s['ifd']:.3f}")
-    del sample
+        print(
+            f"  {name:10s} s(A|Q) {s['s_aq']:.3f}  s(ans|Q) {s.get('s_ans', float('nan')):.3f}"
+            f"  s(A) {s['s_a']:.3f}  IFD {s['ifd']:.3f}"
+        )
+    if args.picks_only:
+        return 0
 
-    base = accuracy(model, None, probes, args.tokens)
+    base = accuracy(model, warm, probes, args.tokens)
     results: dict[str, dict[int, dict[int, list[int]]]] = {n: {} for n in names}
     seconds: dict[str, list[float]] = {n: [] for n in names}
     for seed in args.seeds:
         for name in names:
-            folder = args.work / f"{name}-s{seed}"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / "train.jsonl"
-            path.write_text("".join(json.dumps(r) + "\n" for r in data[name]))
-            previous, done = None, 0
+            previous, done = warm, 0
             results[name][seed] = {}
             for steps in args.steps:
-                out = folder / f"adapter-{steps}"
-                job = TrainJob.from_config(
-                    demo,
-                    base_model=str(model),
-                    data_path=str(path),
-                    init_adapter=str(previous) if previous else None,
-                    output_dir=str(out),
-                    learning_rate=args.lr,
-                    lr_scheduler="constant",
-                    warmup_ratio=0.0,
-                    max_steps=steps - done,
-                    seed=seed * 1000 + steps,
-                )
-                metrics = run_training(job, log_path=folder / "train.log")
-                seconds[name].append(float(metrics.get("train_runtime_s") or 0.0))
+                folder = args.work / f"{name}-s{seed}-{steps}"
+                out, took = train(data[name], folder, previous, steps - done, seed * 1000 + steps)
+                seconds[name].append(took)
                 results[name][seed][steps] = accuracy(model, out, probes, args.tokens)
                 previous, done = out, steps
                 acc = results[name][seed][steps]
@@ -204,7 +242,8 @@ def main() -> int:
                     flush=True,
                 )
         done_seeds = args.seeds[: args.seeds.index(seed) + 1]
-        write_table(args, done_seeds, scores, picked, results, seconds, base, t0)
+        picks = {"rule": picked, "candidate": candidate}
+        write_table(args, done_seeds, scores, picks, results, seconds, base, t0)
     return 0
 
 
@@ -212,7 +251,7 @@ def write_table(
     args: argparse.Namespace,
     seeds: list[int],
     scores: dict[str, Any],
-    picked: str,
+    picks: dict[str, str],
     results: dict[str, dict[int, dict[int, list[int]]]],
     seconds: dict[str, list[float]],
     base: list[int],
@@ -235,6 +274,7 @@ def write_table(
     base_taught = sum(base[:n]) / n
     base_other = sum(base[n:]) / n
 
+    picked, candidate = picks["rule"], picks["candidate"]
     last = args.steps[-1]
     finals = {
         name: statistics.mean(sum(results[name][s][last][:n]) / n for s in seeds) for name in names
@@ -247,6 +287,13 @@ def write_table(
         f"pick {picked} vs best other rendering {best_fixed} at {last} steps, paired over "
         f"{len(seeds)} seeds x {n} probes: {versus['diff']:+.3f} "
         f"[{versus['lo']:+.3f}, {versus['hi']:+.3f}], McNemar p {versus['p']:.3f}"
+    )
+    # the candidate rule: does its pick train better than the rule's?
+    mine = [x for s in seeds for x in results[candidate][s][last][:n]]
+    against = paired_change(after, mine)
+    verdict += (
+        f"; candidate ({ANSWER_RULE}) picks {candidate}: {against['diff']:+.3f} "
+        f"[{against['lo']:+.3f}, {against['hi']:+.3f}] against the rule's pick"
     )
 
     figures = {
@@ -265,6 +312,10 @@ def write_table(
         "probes": {"per_module": n, "levels": args.levels, "shared_operands": 0},
         "summary": summary,
         "pick_vs_best_fixed": {"best_fixed": best_fixed, **versus},
+        "candidate": {"rule": ANSWER_RULE, "picked": candidate, "vs_rule_pick": against},
+        "warm": {"levels": args.warm_levels, "steps": args.warm_steps}
+        if args.warm_levels
+        else None,
         "verdict": verdict,
         "per_probe": {
             nm: {str(s): {str(k): v for k, v in r.items()} for s, r in by.items()}
@@ -280,27 +331,38 @@ def write_table(
 
 def table(figures: dict[str, Any]) -> str:
     """representation.json's table, from its figures: accuracy per rendering and step
-    count (mean ± std over seeds), the rule's pick marked, then the untrained student."""
+    count (mean ± std over seeds), the rule's pick marked (and the candidate rule's,
+    with s(ans|Q), when it was scored), then the student before training."""
     settings = figures["settings"]
     steps = settings["steps"]
+    candidate = (figures.get("candidate") or {}).get("picked")
+    answer = "| s(ans\\|Q) " if candidate else ""
     lines = [
-        "| rendering | s(A\\|Q) | IFD | "
+        f"| rendering | s(A\\|Q) {answer}| IFD | "
         + " | ".join(f"{settings['module'].split('/')[1]} @{s}" for s in steps)
         + f" | {settings['untaught'].split('/')[1]} @{steps[-1]} | s/step |",
-        "|---|---|---|" + "---|" * (len(steps) + 2),
+        "|---|---|---|" + "---|" * (len(steps) + 2 + bool(candidate)),
     ]
     for name in settings["renderings"]:
         row = figures["summary"][name]
-        mark = " (rule's pick)" if name == figures["picked"] else ""
+        marks = [
+            m
+            for m, who in (("rule's pick", figures["picked"]), ("candidate's pick", candidate))
+            if who == name
+        ]
+        mark = f" ({', '.join(marks)})" if marks else ""
         s = figures["scores"][name]
+        ans = f"| {s['s_ans']:.2f} " if candidate and "s_ans" in s else ("| " if candidate else "")
         lines.append(
-            f"| {name}{mark} | {s['s_aq']:.2f} | {s['ifd']:.2f} | "
+            f"| {name}{mark} | {s['s_aq']:.2f} {ans}| {s['ifd']:.2f} | "
             + " | ".join(row["cells"])
             + f" | {row['untaught']:.2f} | {row['s_per_step']:.1f} |"
         )
     base = figures["untrained"]
     blanks = " |" * (len(steps) - 1)
-    lines.append(f"| untrained | | | {base['taught']:.2f} |{blanks} {base['untaught']:.2f} | |")
+    start = "warm student" if figures.get("warm") else "untrained"
+    empty = "| | | " + ("| " if candidate else "")
+    lines.append(f"| {start} {empty}{base['taught']:.2f} |{blanks} {base['untaught']:.2f} | |")
     return "\n".join(lines)
 
 

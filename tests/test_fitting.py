@@ -8,6 +8,7 @@ student's answers given (the one seam faked: which answers the student writes).
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,43 @@ def test_trained_text_scores_lower_than_untrained_text(trained: dict[str, Any]) 
     first = answer_losses(trained["model"], seen, trained["adapter"])
     flat = [x for pair in first for x in pair]
     assert [x for pair in again[::-1] for x in pair] == pytest.approx(flat, abs=1e-4)
+
+
+def test_answer_tokens_score_the_answer_not_the_format(trained: dict[str, Any]) -> None:
+    """s(ans|Q) is the mean loss over exactly the tokens where the completion states the
+    answer, p their joint probability; the format's tokens do not count."""
+    from ioa_agent.student.generate import load_model
+    from ioa_agent.student.score import _answer_ids, answer_scores, answer_span, token_losses
+
+    text = "3 + 4 = 7; carry 0; so 17.\nThe answer is 17."
+    assert answer_span(text, "17") == (text.index("so 17") + 3, text.index("so 17") + 5)
+    assert answer_span("2 + 5 = 7", "7") == (8, 9)
+    assert answer_span("17 - 10 = 7", "7") == (10, 11)  # not the 7 inside 17
+    assert answer_span("The answer is 12.", "12") == (14, 16)  # only in the closing line
+    assert answer_span("no number here", "7") is None
+
+    model_dir, adapter = trained["model"], trained["adapter"]
+    pairs = [(r["prompt"], r["completion"] + ".\nThe answer is ") for r in trained["rows"][:6]]
+    golds = [r["completion"].rsplit("= ", 1)[1] for r in trained["rows"][:6]]
+    pairs = [(q, c + g + ".") for (q, c), g in zip(pairs, golds, strict=True)]
+    got = answer_scores(model_dir, pairs, adapter, golds=golds)
+
+    model, tokenizer = load_model(model_dir, adapter)
+    for (q, c), g, (s_aq, _, answer) in zip(pairs, golds, got, strict=True):
+        prefix, ids = _answer_ids(tokenizer, q, c)
+        nll = token_losses(model, tokenizer, [(prefix, ids)])[0]
+        start, end = answer_span(c, g)
+        # the tokens of the answer in the working, decoded back
+        text_ids = tokenizer(c, add_special_tokens=False, return_offsets_mapping=True)
+        at = [i for i, (a, b) in enumerate(text_ids["offset_mapping"]) if a < end and b > start]
+        assert tokenizer.decode([ids[i] for i in at]).strip() == g
+        assert answer is not None
+        assert answer[0] == pytest.approx(sum(nll[i] for i in at) / len(at), abs=1e-5)
+        assert answer[1] == pytest.approx(math.exp(-sum(nll[i] for i in at)), rel=1e-4)
+        assert s_aq == pytest.approx(sum(nll) / len(nll), abs=1e-5)
+        assert len(at) < len(nll)  # the format's tokens are left out
+    plain = answer_scores(model_dir, pairs, adapter)
+    assert [x for _, _, x in plain] == [None] * len(pairs)
 
 
 def test_self_replay_keeps_verified_answers_outside_the_stage(

@@ -34,6 +34,22 @@ def test_pick_lowest_answer_loss_among_ifd_below_one() -> None:
         pick({})
 
 
+def test_candidate_rule_ranks_by_the_answers_own_tokens() -> None:
+    scores = {
+        "direct": {**score(0.10, 1.5), "s_ans": 1.9},  # format known, answer not
+        "breakdown": {**score(0.40, 1.2), "s_ans": 0.6},
+        "teacher": score(0.30, 1.0),  # no answer score: left out by the candidate rule
+    }
+    assert pick(scores) == "direct"
+    assert pick(scores, key="s_ans") == "breakdown"
+    scores["breakdown"]["ifd"] = 1.2  # the IFD filter still applies
+    assert pick(scores, key="s_ans") == "direct"
+    with pytest.raises(ValueError, match="no rendering with s_ans"):
+        pick({"teacher": score(0.3, 1.0)}, key="s_ans")
+    got = summarize([(1.0, 2.0), (3.0, 2.0)], [(0.5, 0.5), None])
+    assert got["s_ans"] == 0.5 and got["learnability"] == 0.25
+
+
 def test_summarize_means_and_ifd() -> None:
     got = summarize([(1.0, 2.0), (3.0, 2.0)])
     assert got == {"s_aq": 2.0, "s_a": 2.0, "ifd": 1.0, "n": 2}

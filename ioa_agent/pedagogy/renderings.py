@@ -14,23 +14,32 @@ The rule (`pick`), in order:
    question is the one it learns fastest (measured in `benchmarks/representation.py`).
 3. Ties (within `tie` nats) go to the earlier rendering of the candidate order.
 
-If every rendering is dropped by step 1, the lowest s(A|Q) of all is picked. Pure
-functions: no model, no teacher, no I/O.
+If every rendering is dropped by step 1, the lowest s(A|Q) of all is picked.
+
+A candidate rule (`ANSWER_RULE`, `pick(..., key="s_ans")`) ranks by s(ans|Q) instead:
+the loss on the tokens where the completion states the answer, so that a student that
+already knows a format is judged on the answer and not on the format's easy tokens.
+The learnability p(1−p) of those tokens is recorded beside it. The runs keep `RULE`
+unless `benchmarks/representation.py` shows the candidate's pick training better.
+Pure functions: no model, no teacher, no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 RULE = "lowest s(A|Q) among renderings with IFD < 1"
+ANSWER_RULE = "lowest s(ans|Q), the answer's own tokens, among renderings with IFD < 1"
 
 
-class RenderingScore(TypedDict):
+class RenderingScore(TypedDict, total=False):
     s_aq: float
     s_a: float
     ifd: float
     n: int
+    s_ans: float  # mean loss on the answer's own tokens (when golds were given)
+    learnability: float  # mean p(1-p), p the probability of those tokens
 
 
 def ifd(s_aq: float, s_a: float) -> float:
@@ -38,13 +47,22 @@ def ifd(s_aq: float, s_a: float) -> float:
     return s_aq / s_a if s_a > 0 else float("inf")
 
 
-def summarize(losses: Sequence[tuple[float, float]]) -> RenderingScore:
-    """Mean s(A|Q) and s(A) of a sample, and the IFD of the means."""
+def summarize(
+    losses: Sequence[tuple[float, float]],
+    answers: Sequence[tuple[float, float] | None] = (),
+) -> RenderingScore:
+    """Mean s(A|Q) and s(A) of a sample, and the IFD of the means; with `answers`
+    ((s(ans|Q), p) per item, None where the answer was not found), their means too."""
     if not losses:
         raise ValueError("no scored samples")
     s_aq = sum(a for a, _ in losses) / len(losses)
     s_a = sum(b for _, b in losses) / len(losses)
-    return RenderingScore(s_aq=s_aq, s_a=s_a, ifd=ifd(s_aq, s_a), n=len(losses))
+    out = RenderingScore(s_aq=s_aq, s_a=s_a, ifd=ifd(s_aq, s_a), n=len(losses))
+    found = [x for x in answers if x is not None]
+    if found:
+        out["s_ans"] = sum(x[0] for x in found) / len(found)
+        out["learnability"] = sum(p * (1 - p) for _, p in found) / len(found)
+    return out
 
 
 def pick(
@@ -52,14 +70,16 @@ def pick(
     order: Sequence[str] | None = None,
     max_ifd: float = 1.0,
     tie: float = 1e-9,
+    key: Literal["s_aq", "s_ans"] = "s_aq",
 ) -> str:
-    """The rendering to train on, by the rule in the module docstring.
+    """The rendering to train on, by the rule in the module docstring (`key` "s_ans":
+    the candidate rule; renderings without an answer score are then left out).
 
     `order` is the candidate order for ties (default: the mapping's order).
     """
-    if not scores:
-        raise ValueError("no rendering to pick from")
-    names = [n for n in (order or list(scores)) if n in scores]
+    names = [n for n in (order or list(scores)) if n in scores and key in scores[n]]
+    if not names:
+        raise ValueError(f"no rendering with {key} to pick from")
     kept = [n for n in names if scores[n]["ifd"] < max_ifd] or names
-    best = min(scores[n]["s_aq"] for n in kept)
-    return next(n for n in kept if scores[n]["s_aq"] <= best + tie)
+    best = min(scores[n][key] for n in kept)
+    return next(n for n in kept if scores[n][key] <= best + tie)
