@@ -10,6 +10,8 @@ is reused, an unfinished one resumed), then reads each run's store:
   replayed (it got replay or self-replay rows: their count) or untouched;
 - the probe overlap: training items whose content (operation and operands) equals a
   probe's, counted directly, and what the filter dropped;
+- per round, the items kept and rejected (by reason), and the longest candidate
+  completion when it would not fit the assessment's answer cap;
 - two answers per taught skill, before and after, as the student wrote them.
 
 Changes pooled over seeds carry a 95% interval from a two-level bootstrap (seeds,
@@ -120,6 +122,11 @@ def read_run(run: Any, wall: float) -> dict[str, Any]:
         "probe_overlap": overlap,
         "trained_items": len(trained),
         "filter_dropped": dict(dropped),
+        "data": [
+            {k: d.get(k) for k in ("round", "kept", "rejected", "self_replay", "replay")}
+            for d in data
+        ],
+        "answer_room": next((e["payload"] for e in run.store.events("answer_room")), None),
     }
 
 
