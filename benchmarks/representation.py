@@ -143,6 +143,9 @@ def main() -> int:
     p.add_argument("--warm-steps", type=int, default=16)
     p.add_argument("--warm-rendering", default="direct")
     p.add_argument("--picks-only", action="store_true", help="score and pick, train nothing more")
+    p.add_argument(
+        "--renderings", nargs="+", default=[TEACHER, *RENDERINGS], help="candidates (all)"
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "representation.json")
     p.add_argument("--work", type=Path, default=ROOT / "checkpoints" / "representation")
     args = p.parse_args()
@@ -164,7 +167,7 @@ def main() -> int:
     overlap = shared_operands(train_items, probes)
     if overlap:
         raise SystemExit(f"{overlap} probes share operands with training items")
-    names = [TEACHER, *RENDERINGS]
+    names = [n for n in [TEACHER, *RENDERINGS] if n in args.renderings]
     data = {name: rendered(train_items, name) for name in names}
     args.tokens = answer_room(model, data, args.tokens)
 
