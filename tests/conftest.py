@@ -24,6 +24,18 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_arithmetic_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
+def benchmark(name: str) -> Any:
+    """A script under benchmarks/, imported as a module (its `main` does not run)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():

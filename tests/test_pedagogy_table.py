@@ -7,21 +7,17 @@ to reach `uniform+pick`'s final accuracy are read from the mean curve.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from pathlib import Path
 from typing import Any
+
+from conftest import benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def pedagogy() -> Any:
-    path = ROOT / "benchmarks" / "pedagogy_table.py"
-    spec = importlib.util.spec_from_file_location("pedagogy_table", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("pedagogy_table")
 
 
 def record(strategy: str, seed: int, right: float, curve: list[tuple[int, float]]) -> dict:

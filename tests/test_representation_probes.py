@@ -3,23 +3,18 @@ item's operands (no student is trained here)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def representation() -> Any:
-    path = ROOT / "benchmarks" / "representation.py"
-    spec = importlib.util.spec_from_file_location("representation_benchmark", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("representation")
 
 
 @pytest.mark.parametrize("levels", [[1, 2], [3], [1, 2, 3, 4]])
