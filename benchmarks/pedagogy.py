@@ -130,7 +130,8 @@ def rule_pick(run_dir: Path) -> str:
 
 
 def run_record(run_dir: Path, method: str, seed: int, wall: float) -> dict[str, Any]:
-    """A finished run's figures: per round accuracy, tokens and P_S; per-probe scores."""
+    """A finished run's figures: per round accuracy, tokens and P_S; per-probe scores;
+    the gate's decisions (strategies with a gate)."""
     from ioa_agent.run import open_run
 
     run = open_run(run_dir)
@@ -158,6 +159,17 @@ def run_record(run_dir: Path, method: str, seed: int, wall: float) -> dict[str, 
         "untrained": scores(assessed[0]),
         "final": scores(assessed[-1]),
         "rule_pick": rule_pick(run_dir) if method == "ioa" else None,
+        "gates": [
+            {
+                "round": g["round"],
+                "decision": g.get("decision"),
+                "forgotten": g.get("forgotten", []),
+                "skills": [
+                    {k: r[k] for k in ("skill", "correct", "n", "passed")} for r in g["gate"]
+                ],
+            }
+            for g in (e["payload"] for e in run.store.events("gate"))
+        ],
     }
 
 
