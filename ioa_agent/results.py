@@ -101,6 +101,9 @@ def machine() -> dict[str, Any]:
         "gpu": gpu,
         "system": f"{platform.system()} {platform.release()} {platform.machine()}",
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        # kernels torch and MKL may use (set to stand in for an older CPU)
+        "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY"),
+        "mkl_enable_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS"),
     }
 
 
