@@ -146,22 +146,28 @@ def table_name(table: Table) -> str:
     return f"{where.as_posix()}:{table.__qualname__}"
 
 
-def load_table(name: str, root: Path = ROOT) -> Table:
-    """The function `table_name` named (its folder joins sys.path while it loads)."""
-    file, _, function = name.partition(":")
-    path = Path(file) if Path(file).is_absolute() else root / file
-    if not path.is_file() or not function:
-        raise ValueError(f"table {name!r}: no file {path}, or no function named")
-    spec = importlib.util.spec_from_file_location(f"_table_{path.stem}", path)
+def load_script(path: Path) -> Any:
+    """A Python file imported as a module (its folder joins sys.path while it loads; a
+    script's `if __name__ == "__main__"` block does not run)."""
+    spec = importlib.util.spec_from_file_location(f"_script_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise ValueError(f"table {name!r}: {path} cannot be imported")
+        raise ValueError(f"{path} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(path.parent))
-    return getattr(module, function)
+    return module
+
+
+def load_table(name: str, root: Path = ROOT) -> Table:
+    """The function `table_name` named."""
+    file, _, function = name.partition(":")
+    path = Path(file) if Path(file).is_absolute() else root / file
+    if not path.is_file() or not function:
+        raise ValueError(f"table {name!r}: no file {path}, or no function named")
+    return getattr(load_script(path), function)
 
 
 def rebuild_table(record: dict[str, Any]) -> str:

@@ -26,14 +26,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def benchmark(name: str) -> Any:
     """A script under benchmarks/, imported as a module (its `main` does not run)."""
-    import importlib.util
+    from ioa_agent.results import ROOT, load_script
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "benchmarks" / f"{name}.py")
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
