@@ -56,8 +56,9 @@ def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> i
     from ioa_agent.runner import advance
 
     start = time.monotonic()
-    out = advance(run, resume=resume, on_update=progress_printer(run))
-    _said(run, out, time.monotonic() - start, console, command)
+    with run:
+        out = advance(run, resume=resume, on_update=progress_printer(run))
+        _said(run, out, time.monotonic() - start, console, command)
     return 0
 
 

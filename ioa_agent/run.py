@@ -26,7 +26,7 @@ import sqlite3
 import time
 from contextlib import closing
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,8 +109,12 @@ class Run:
             from ioa_agent.teacher.exact import ArithmeticTeacher
 
             inner = ArithmeticTeacher()
+        from ioa_agent.student.models import resolve_model
         from ioa_agent.teacher.tokens import TokenCounter
 
+        # the counter finds the tokenizer by name, not through this Run: a reference
+        # back to the Run would keep it, and its store's connection, open until a GC
+        model = partial(resolve_model, self.config.student.model)
         return CachedTeacher(
             inner,
             self.store,
@@ -118,7 +122,7 @@ class Run:
             price_in=cfg.price_in,
             price_out=cfg.price_out,
             max_concurrency=cfg.max_concurrency if cfg.kind == "llm" else 1,
-            count_tokens=None if cfg.kind == "llm" else TokenCounter(lambda: self.student_model),
+            count_tokens=None if cfg.kind == "llm" else TokenCounter(model),
         )
 
     @cached_property
@@ -137,6 +141,21 @@ class Run:
         from ioa_agent.student.models import resolve_model
 
         return resolve_model(self.config.student.model)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store's connection if one is open; the next use opens it again.
+        Close explicitly (or use `with`): a sqlite3 connection sits in a reference
+        cycle with its statement cache, so dropping it leaves the file open until a
+        garbage collection, with its -wal and -shm files beside it."""
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store.close()
 
     def round_dir(self, round: int) -> Path:
         return self.dir / "rounds" / f"{round:04d}"

@@ -140,7 +140,8 @@ def run_to_end(config: Config, root: Path, name: str) -> float:
         return float(json.loads(timing.read_text())["seconds"])
     run = open_run(folder) if folder.exists() else create_run(config, root, name)
     start = time.monotonic()
-    out = advance(run)
+    with run:
+        out = advance(run)
     took = time.monotonic() - start
     if not out.done:
         raise RuntimeError(f"{name} stopped at {out.next} (a review?): see `ioa status {name}`")

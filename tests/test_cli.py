@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,36 @@ from conftest import tiny_config, write_config
 from ioa_agent.cli import main
 from ioa_agent.run import find_run
 from ioa_agent.runner import snapshot
+from ioa_agent.store import RunStore
 
 
 def test_review_pauses_and_is_answered(
-    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_model: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cfg = write_config(
         tmp_path / "cfg.yaml",
         tiny_config(tiny_model, review="required", max_rounds=1),
     )
+    opened: list[sqlite3.Connection] = []
+    real_init = RunStore.__init__
+
+    def tracked(self: RunStore, path: Path) -> None:
+        real_init(self, path)
+        opened.append(self.db.conn)
+
+    monkeypatch.setattr(RunStore, "__init__", tracked)
     assert main(["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "r"]) == 0
+    # every store connection is closed when the command returns, not left to the garbage
+    # collector (a sqlite3 connection is in a cycle with its statement cache): a paused
+    # run holds no open file and its folder can be copied or moved while it waits
+    assert len(opened) >= 3
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("select 1")
+    assert sorted(p.name for p in (tmp_path / "r").glob("*.db*")) == ["graph.db", "store.db"]
     run = find_run(tmp_path, "r")
     snap = snapshot(run)
     assert snap.next == ("review",)

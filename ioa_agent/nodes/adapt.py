@@ -257,107 +257,109 @@ def synthesize_from_failures(run: Run, rnd: int) -> list[tuple[Item, str | None]
 
 
 def adapt(state: State, runtime: Runtime[Context]) -> State:
-    run = runtime.context.open()
-    rnd = state.get("round", 0) + 1
-    path = run.round_dir(rnd) / "train.jsonl"
-    if path.exists():
-        return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}
-    run.teacher.node = "adapt"
-    cfg = run.config.adapter
-    probes = [p.prompt for p in run.store.items("probe")]
-    spent = {"start": run.teacher.metered_tokens()}  # the same after a crash and resume
-    made = (
-        synthesize_from_failures(run, rnd)
-        if from_failures(run.config.strategy, rnd)
-        else synthesize(run, state, rnd)
-    )
-    spent["writing"] = run.teacher.metered_tokens()
-    # the domain's scorer verifies: the teacher's own answer agrees (or the code passes)
-    verdicts = run.scorer.check([it for it, _ in made], [a for _, a in made])
-    checked = [(it, it.answer if ok else None) for (it, _), ok in zip(made, verdicts, strict=True)]
-    kept, rejected = filter_items(
-        checked,
-        probes,
-        lambda answer, gold: answer == gold,
-        dup_threshold=cfg.dup_threshold,
-        leak_threshold=cfg.leak_threshold,
-        key=run.scorer.content_key,
-    )
-    # the rendering the round's starting student learns best (fitting), and its own
-    # verified answers on the modules this round does not teach (self_replay)
-    try:
-        kept, fitted = fit(run, rnd, kept)
-    except BudgetSpent:  # no tokens left to render: the teacher's own text stays
-        fitted = {}
-        skipped(run, rnd, "rendering", "skipped: the items train in the teacher's text")
-    if fitted:
-        run.store.log_event(f"render:{rnd}", "adapt", "renderings", fitted)
-    spent["rendering"] = run.teacher.metered_tokens()
-    taught = {it.module for it in kept}
-    outside = [m.id for m in run.store.modules() if m.id not in taught]
-    own: list[Item] = []
-    own_leaks = 0
-    try:
-        if kept:
-            own, own_leaks = own_answers(run, rnd, outside, len(kept))
-    except BudgetSpent:  # no tokens left to write the questions
-        skipped(run, rnd, "self_replay", "skipped: no questions could be written")
-    spent["self_replay"] = run.teacher.metered_tokens()
-    kept = kept + own
-    run.store.save_items(kept, "train", rnd, run.teacher.model_id)
-
-    # every earlier round's data: earlier stages, and earlier levels of this stage
-    pool = {i.id: i for i in run.store.items("train", before_round=rnd)}
-    k = replay_count(len(kept), run.config.organizer.replay_fraction)
-    if not kept:  # the token budget ran out: train on what was made before
-        k = len(pool)
-    replay = [
-        pool[i] for i in pick_replay(list(pool), k, derive_seed(run.config.seed, "replay", rnd))
-    ]
-
-    lines = [
-        json.dumps(
-            {
-                "id": it.id,
-                "module": it.module,
-                "prompt": it.prompt,
-                "completion": it.completion(),
-                "rendering": it.rendering,
-                "replay": replay_flag,
-            }
+    with runtime.context.open() as run:
+        rnd = state.get("round", 0) + 1
+        path = run.round_dir(rnd) / "train.jsonl"
+        if path.exists():
+            return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}
+        run.teacher.node = "adapt"
+        cfg = run.config.adapter
+        probes = [p.prompt for p in run.store.items("probe")]
+        spent = {"start": run.teacher.metered_tokens()}  # the same after a crash and resume
+        made = (
+            synthesize_from_failures(run, rnd)
+            if from_failures(run.config.strategy, rnd)
+            else synthesize(run, state, rnd)
         )
-        for its, replay_flag in ((kept, False), (replay, True))
-        for it in its
-    ]
-    if not lines:
-        budget = run.config.teacher.budget_tokens
-        if budget is not None and run.teacher.spent_tokens() >= budget:
-            raise RuntimeError(
-                f"round {rnd}: the teacher-token budget ({budget}) was spent before any "
-                "training item was made: raise teacher.budget_tokens"
+        spent["writing"] = run.teacher.metered_tokens()
+        # the domain's scorer verifies: the teacher's own answer agrees (or the code passes)
+        verdicts = run.scorer.check([it for it, _ in made], [a for _, a in made])
+        checked = [
+            (it, it.answer if ok else None) for (it, _), ok in zip(made, verdicts, strict=True)
+        ]
+        kept, rejected = filter_items(
+            checked,
+            probes,
+            lambda answer, gold: answer == gold,
+            dup_threshold=cfg.dup_threshold,
+            leak_threshold=cfg.leak_threshold,
+            key=run.scorer.content_key,
+        )
+        # the rendering the round's starting student learns best (fitting), and its own
+        # verified answers on the modules this round does not teach (self_replay)
+        try:
+            kept, fitted = fit(run, rnd, kept)
+        except BudgetSpent:  # no tokens left to render: the teacher's own text stays
+            fitted = {}
+            skipped(run, rnd, "rendering", "skipped: the items train in the teacher's text")
+        if fitted:
+            run.store.log_event(f"render:{rnd}", "adapt", "renderings", fitted)
+        spent["rendering"] = run.teacher.metered_tokens()
+        taught = {it.module for it in kept}
+        outside = [m.id for m in run.store.modules() if m.id not in taught]
+        own: list[Item] = []
+        own_leaks = 0
+        try:
+            if kept:
+                own, own_leaks = own_answers(run, rnd, outside, len(kept))
+        except BudgetSpent:  # no tokens left to write the questions
+            skipped(run, rnd, "self_replay", "skipped: no questions could be written")
+        spent["self_replay"] = run.teacher.metered_tokens()
+        kept = kept + own
+        run.store.save_items(kept, "train", rnd, run.teacher.model_id)
+
+        # every earlier round's data: earlier stages, and earlier levels of this stage
+        pool = {i.id: i for i in run.store.items("train", before_round=rnd)}
+        k = replay_count(len(kept), run.config.organizer.replay_fraction)
+        if not kept:  # the token budget ran out: train on what was made before
+            k = len(pool)
+        replay = [
+            pool[i] for i in pick_replay(list(pool), k, derive_seed(run.config.seed, "replay", rnd))
+        ]
+
+        lines = [
+            json.dumps(
+                {
+                    "id": it.id,
+                    "module": it.module,
+                    "prompt": it.prompt,
+                    "completion": it.completion(),
+                    "rendering": it.rendering,
+                    "replay": replay_flag,
+                }
             )
-        raise RuntimeError(
-            f"round {rnd}: no training item survived verification; see the run store"
-        )
-    atomic_write_text(path, "\n".join(lines) + "\n")
-    reasons = Counter(reason for _, reason in rejected)
-    marks = ["start", *PHASES]
-    summary = {
-        "round": rnd,
-        "kept": len(kept) - len(own),
-        "self_replay": len(own),
-        "self_replay_modules": dict(Counter(it.module for it in own)),
-        "replay_modules": dict(Counter(it.module for it in replay)),
-        "renderings": {
-            f"{g['module']}@{g['level']}": g["picked"] for g in fitted.get("groups", [])
-        },
-        "rendered": sum(g.get("kept", 0) for g in fitted.get("groups", [])),
-        "replay": len(replay),
-        "rejected": dict(reasons),
-        "probe_filter": {"training": reasons.get("probe_leak", 0), "self_replay": own_leaks},
-        "tokens": {b: spent[b] - spent[a] for a, b in zip(marks, marks[1:], strict=False)},
-        "strategy": run.config.strategy,
-        "teacher_tokens": run.teacher.spent_tokens(),
-    }
-    run.store.log_event(f"adapt:{rnd}", "adapt", "data", summary)
-    return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}
+            for its, replay_flag in ((kept, False), (replay, True))
+            for it in its
+        ]
+        if not lines:
+            budget = run.config.teacher.budget_tokens
+            if budget is not None and run.teacher.spent_tokens() >= budget:
+                raise RuntimeError(
+                    f"round {rnd}: the teacher-token budget ({budget}) was spent before any "
+                    "training item was made: raise teacher.budget_tokens"
+                )
+            raise RuntimeError(
+                f"round {rnd}: no training item survived verification; see the run store"
+            )
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        reasons = Counter(reason for _, reason in rejected)
+        marks = ["start", *PHASES]
+        summary = {
+            "round": rnd,
+            "kept": len(kept) - len(own),
+            "self_replay": len(own),
+            "self_replay_modules": dict(Counter(it.module for it in own)),
+            "replay_modules": dict(Counter(it.module for it in replay)),
+            "renderings": {
+                f"{g['module']}@{g['level']}": g["picked"] for g in fitted.get("groups", [])
+            },
+            "rendered": sum(g.get("kept", 0) for g in fitted.get("groups", [])),
+            "replay": len(replay),
+            "rejected": dict(reasons),
+            "probe_filter": {"training": reasons.get("probe_leak", 0), "self_replay": own_leaks},
+            "tokens": {b: spent[b] - spent[a] for a, b in zip(marks, marks[1:], strict=False)},
+            "strategy": run.config.strategy,
+            "teacher_tokens": run.teacher.spent_tokens(),
+        }
+        run.store.log_event(f"adapt:{rnd}", "adapt", "data", summary)
+        return {"round": rnd, "data": {"path": str(path), "sha256": sha256_file(path)}}

@@ -121,70 +121,70 @@ def merge_scores(
 
 
 def assess(state: State, runtime: Runtime[Context]) -> State:
-    run = runtime.context.open()
-    org = run.config.organizer
-    rnd = state["round"]
-    cur = state["curriculum"]
-    stage = cur["stages"][cur["stage"]]["skills"]
-    probes = run.store.items("probe")
-    teacher = teacher_scores(run, probes)
-    # only what the decision needs: the stage's skills and those that passed the gate
-    needed = needed_probes(probes, set(stage) | set(cur.get("passed", [])))
-    if run.config.assess.scope == "all":
-        needed = probes
-    with progress_bar(f"assess student (round {rnd})", len(needed)) as advance:
-        student = student_scores(run, rnd, needed, advance)
-    p_s, level_ratios = merge_scores(state, probes, student, teacher)
-    by_skill: dict[str, list[str]] = {}
-    for p in needed:
-        by_skill.setdefault(skill_id(p.module, p.level), []).append(p.id)
-    gate = skill_gate(stage, by_skill, student, teacher, org.tau_mastery, org.gate_min_probes)
-    mastered = all(row["passed"] for row in gate)
-    scores = skill_ratios(level_ratios)
-    lost = forgotten(cur.get("passed", []), scores, org.tau_mastery)
-    update: State = {**state, "p_s": p_s, "level_ratios": level_ratios}
-    decision = next_decision(run, update, mastered)
-    final = decision in ("end", "diagnose") or (
-        decision == "review" and next_decision(run, update, True) in ("end", "diagnose")
-    )
-    if final and len(needed) < len(probes):  # the run's last word: every probe
-        with progress_bar(f"assess student (round {rnd}, all probes)", len(probes)) as advance:
-            student = student_scores(run, rnd, probes, advance)
+    with runtime.context.open() as run:
+        org = run.config.organizer
+        rnd = state["round"]
+        cur = state["curriculum"]
+        stage = cur["stages"][cur["stage"]]["skills"]
+        probes = run.store.items("probe")
+        teacher = teacher_scores(run, probes)
+        # only what the decision needs: the stage's skills and those that passed the gate
+        needed = needed_probes(probes, set(stage) | set(cur.get("passed", [])))
+        if run.config.assess.scope == "all":
+            needed = probes
+        with progress_bar(f"assess student (round {rnd})", len(needed)) as advance:
+            student = student_scores(run, rnd, needed, advance)
         p_s, level_ratios = merge_scores(state, probes, student, teacher)
+        by_skill: dict[str, list[str]] = {}
+        for p in needed:
+            by_skill.setdefault(skill_id(p.module, p.level), []).append(p.id)
+        gate = skill_gate(stage, by_skill, student, teacher, org.tau_mastery, org.gate_min_probes)
+        mastered = all(row["passed"] for row in gate)
+        scores = skill_ratios(level_ratios)
+        lost = forgotten(cur.get("passed", []), scores, org.tau_mastery)
+        update: State = {**state, "p_s": p_s, "level_ratios": level_ratios}
+        decision = next_decision(run, update, mastered)
+        final = decision in ("end", "diagnose") or (
+            decision == "review" and next_decision(run, update, True) in ("end", "diagnose")
+        )
+        if final and len(needed) < len(probes):  # the run's last word: every probe
+            with progress_bar(f"assess student (round {rnd}, all probes)", len(probes)) as advance:
+                student = student_scores(run, rnd, probes, advance)
+            p_s, level_ratios = merge_scores(state, probes, student, teacher)
 
-    if run.config.strategy == "targeted" and decision == "adapt":
-        record_failures(run, rnd, len(probes))
+        if run.config.strategy == "targeted" and decision == "adapt":
+            record_failures(run, rnd, len(probes))
 
-    remedial = state.get("remedial", 0)
-    if decision == "adapt" and uses_organizer(run.config.strategy):
-        remedial += 1
-    # a skill that fell stays listed until organize puts it back into the curriculum
-    passed = sorted(set(cur.get("passed", [])) | {r["skill"] for r in gate if r["passed"]})
+        remedial = state.get("remedial", 0)
+        if decision == "adapt" and uses_organizer(run.config.strategy):
+            remedial += 1
+        # a skill that fell stays listed until organize puts it back into the curriculum
+        passed = sorted(set(cur.get("passed", [])) | {r["skill"] for r in gate if r["passed"]})
 
-    summary = {
-        "round": rnd,
-        "stage": cur["stage"],
-        "skills": stage,
-        "gate": gate,
-        "mastered": mastered,
-        "forgotten": lost,
-        "passed": passed,
-        "decision": decision,
-        "assessed": len(student),
-        "p_s": p_s,
-        "ratios": ratios(p_s, state["p_t"], p_s),
-        "skill_ratios": skill_ratios(level_ratios),
-        "paired": paired_by_module(run, rnd),
-        "leak": leak_by_module(run, rnd),
-        "strategy": run.config.strategy,
-        "teacher_tokens": run.teacher.spent_tokens(),
-    }
-    atomic_write_json(run.dir / "assess" / f"{rnd:04d}.json", summary)
-    run.store.log_event(f"assess:{rnd}", "assess", "gate", summary)
-    return {
-        "p_s": p_s,
-        "level_ratios": level_ratios,
-        "remedial": remedial,
-        "curriculum": Curriculum(**{**cur, "passed": passed}),
-        "decision": decision,
-    }
+        summary = {
+            "round": rnd,
+            "stage": cur["stage"],
+            "skills": stage,
+            "gate": gate,
+            "mastered": mastered,
+            "forgotten": lost,
+            "passed": passed,
+            "decision": decision,
+            "assessed": len(student),
+            "p_s": p_s,
+            "ratios": ratios(p_s, state["p_t"], p_s),
+            "skill_ratios": skill_ratios(level_ratios),
+            "paired": paired_by_module(run, rnd),
+            "leak": leak_by_module(run, rnd),
+            "strategy": run.config.strategy,
+            "teacher_tokens": run.teacher.spent_tokens(),
+        }
+        atomic_write_json(run.dir / "assess" / f"{rnd:04d}.json", summary)
+        run.store.log_event(f"assess:{rnd}", "assess", "gate", summary)
+        return {
+            "p_s": p_s,
+            "level_ratios": level_ratios,
+            "remedial": remedial,
+            "curriculum": Curriculum(**{**cur, "passed": passed}),
+            "decision": decision,
+        }

@@ -50,41 +50,43 @@ def ensure_probes(run: Run) -> list[Item]:
 
 
 def diagnose(state: State, runtime: Runtime[Context]) -> State:
-    run = runtime.context.open()
-    run.teacher.node = "diagnose"
-    cfg = run.config.identifier
-    cycle = state.get("cycle", 0) + 1
-    round = state.get("round", 0)
-    probes = ensure_probes(run)
-    teacher = teacher_scores(run, probes)
-    with progress_bar(f"assess student (round {round})", len(probes)) as advance:
-        student = student_scores(run, round, probes, advance)
-    p_t, p_s = per_module(probes, teacher), per_module(probes, student)
-    modules = run.store.modules()
-    prior = [(pre, m.id) for m in modules for pre in m.prerequisites]
-    result = identify(
-        [m.id for m in modules],
-        prior,
-        p_t,
-        p_s,
-        history(run, probes),
-        tau_gap=cfg.tau_gap,
-        tau_high=cfg.tau_high,
-        tau_low=cfg.tau_low,
-        tau_dep=cfg.tau_dep,
-        min_checkpoints=cfg.min_checkpoints,
-        alpha=cfg.alpha,
-        tau_mastery=run.config.organizer.tau_mastery,
-        fraction=cfg.target_fraction,
-    ).as_dict()
-    atomic_write_json(run.dir / "diagnosis" / f"{cycle:03d}.json", {"round": round, **result})
-    run.store.log_event(f"diagnose:{cycle}", "diagnose", "diagnosis", {"round": round, **result})
-    return {
-        "cycle": cycle,
-        "round": round,
-        "p_t": p_t,
-        "p_s": p_s,
-        "level_ratios": per_level_ratio(probes, student, teacher),
-        "diagnosis": result,
-        "decision": "organize",
-    }
+    with runtime.context.open() as run:
+        run.teacher.node = "diagnose"
+        cfg = run.config.identifier
+        cycle = state.get("cycle", 0) + 1
+        round = state.get("round", 0)
+        probes = ensure_probes(run)
+        teacher = teacher_scores(run, probes)
+        with progress_bar(f"assess student (round {round})", len(probes)) as advance:
+            student = student_scores(run, round, probes, advance)
+        p_t, p_s = per_module(probes, teacher), per_module(probes, student)
+        modules = run.store.modules()
+        prior = [(pre, m.id) for m in modules for pre in m.prerequisites]
+        result = identify(
+            [m.id for m in modules],
+            prior,
+            p_t,
+            p_s,
+            history(run, probes),
+            tau_gap=cfg.tau_gap,
+            tau_high=cfg.tau_high,
+            tau_low=cfg.tau_low,
+            tau_dep=cfg.tau_dep,
+            min_checkpoints=cfg.min_checkpoints,
+            alpha=cfg.alpha,
+            tau_mastery=run.config.organizer.tau_mastery,
+            fraction=cfg.target_fraction,
+        ).as_dict()
+        atomic_write_json(run.dir / "diagnosis" / f"{cycle:03d}.json", {"round": round, **result})
+        run.store.log_event(
+            f"diagnose:{cycle}", "diagnose", "diagnosis", {"round": round, **result}
+        )
+        return {
+            "cycle": cycle,
+            "round": round,
+            "p_t": p_t,
+            "p_s": p_s,
+            "level_ratios": per_level_ratio(probes, student, teacher),
+            "diagnosis": result,
+            "decision": "organize",
+        }

@@ -64,33 +64,37 @@ def plan(run: Run, state: State) -> list[dict]:
 
 
 def organize(state: State, runtime: Runtime[Context]) -> State:
-    run = runtime.context.open()
-    tau = run.config.organizer.tau_mastery
-    max_levels = {m.id: m.levels for m in run.store.modules()}
-    cur = state.get("curriculum")
-    review = state.get("review") or {}
-    note: dict = {}
+    with runtime.context.open() as run:
+        tau = run.config.organizer.tau_mastery
+        max_levels = {m.id: m.levels for m in run.store.modules()}
+        cur = state.get("curriculum")
+        review = state.get("review") or {}
+        note: dict = {}
 
-    if cur is None or cur["cycle"] != state["cycle"]:
-        cur = Curriculum(cycle=state["cycle"], stages=plan(run, state), stage=0, passed=[])
-        kind = "plan"
-    elif review.get("action") == "reject":
-        directives = parse_feedback(review.get("feedback", ""), list(max_levels))
-        rest = apply_feedback(cur["stages"], cur["stage"], max_levels, directives)
-        cur = Curriculum(**{**cur, "stages": cur["stages"][: cur["stage"]] + rest})
-        kind = "replan"
-    else:
-        stages = list(cur["stages"])
-        lost = forgotten(cur.get("passed", []), skill_ratios(state.get("level_ratios", {})), tau)
-        if lost and uses_organizer(run.config.strategy):
-            # a skill that passed the gate and has since fallen is taught again next
-            stages.insert(cur["stage"] + 1, {"skills": lost, "bridge": False, "again": True})
-            note = {"reentered": lost}
-        passed = [s for s in cur.get("passed", []) if s not in lost]
-        cur = Curriculum(**{**cur, "stages": stages, "stage": cur["stage"] + 1, "passed": passed})
-        kind = "advance"
+        if cur is None or cur["cycle"] != state["cycle"]:
+            cur = Curriculum(cycle=state["cycle"], stages=plan(run, state), stage=0, passed=[])
+            kind = "plan"
+        elif review.get("action") == "reject":
+            directives = parse_feedback(review.get("feedback", ""), list(max_levels))
+            rest = apply_feedback(cur["stages"], cur["stage"], max_levels, directives)
+            cur = Curriculum(**{**cur, "stages": cur["stages"][: cur["stage"]] + rest})
+            kind = "replan"
+        else:
+            stages = list(cur["stages"])
+            lost = forgotten(
+                cur.get("passed", []), skill_ratios(state.get("level_ratios", {})), tau
+            )
+            if lost and uses_organizer(run.config.strategy):
+                # a skill that passed the gate and has since fallen is taught again next
+                stages.insert(cur["stage"] + 1, {"skills": lost, "bridge": False, "again": True})
+                note = {"reentered": lost}
+            passed = [s for s in cur.get("passed", []) if s not in lost]
+            cur = Curriculum(
+                **{**cur, "stages": stages, "stage": cur["stage"] + 1, "passed": passed}
+            )
+            kind = "advance"
 
-    digest = hashlib.sha256(json.dumps(cur, sort_keys=True).encode()).hexdigest()[:8]
-    key = f"organize:{cur['cycle']}:{state.get('round', 0)}:{cur['stage']}:{kind}:{digest}"
-    run.store.log_event(key, "organize", kind, {"round": state.get("round", 0), **cur, **note})
-    return {"curriculum": cur, "remedial": 0, "review": {}}
+        digest = hashlib.sha256(json.dumps(cur, sort_keys=True).encode()).hexdigest()[:8]
+        key = f"organize:{cur['cycle']}:{state.get('round', 0)}:{cur['stage']}:{kind}:{digest}"
+        run.store.log_event(key, "organize", kind, {"round": state.get("round", 0), **cur, **note})
+        return {"curriculum": cur, "remedial": 0, "review": {}}

@@ -156,24 +156,24 @@ def apply_answer(run: Run, state: State, answer: Any, escalation: bool) -> State
 
 
 def review(state: State, runtime: Runtime[Context]) -> State:
-    run = runtime.context.open()
-    cfg = run.config
-    cur = state["curriculum"]
-    escalation = state.get("decision") == "review"
-    if cur["stage"] >= len(cur["stages"]):
-        return {"review": {"action": "approve", "auto": True}, "decision": "end"}
-    if not escalation and cfg.review == "off":
-        return {"review": {"action": "approve", "auto": True}, "decision": "adapt"}
-    if escalation and cfg.review == "off" and cfg.organizer.on_escalation == "move_on":
-        outcome = {"action": "move_on", "auto": True, "escalation": True}
-        return {"review": outcome, "decision": next_decision(run, state, mastered=True)}
-    answer = answer_of(interrupt(request(proposal(run, state, escalation))))
-    update = apply_answer(run, state, answer, escalation)
-    n = len(run.store.events("review"))
-    run.store.log_event(
-        f"review:{cur['cycle']}:{state.get('round', 0)}:{cur['stage']}:{n}",
-        "review",
-        "review",
-        {"answer": answer, "escalation": escalation, "round": state.get("round", 0)},
-    )
-    return update
+    with runtime.context.open() as run:
+        cfg = run.config
+        cur = state["curriculum"]
+        escalation = state.get("decision") == "review"
+        if cur["stage"] >= len(cur["stages"]):
+            return {"review": {"action": "approve", "auto": True}, "decision": "end"}
+        if not escalation and cfg.review == "off":
+            return {"review": {"action": "approve", "auto": True}, "decision": "adapt"}
+        if escalation and cfg.review == "off" and cfg.organizer.on_escalation == "move_on":
+            outcome = {"action": "move_on", "auto": True, "escalation": True}
+            return {"review": outcome, "decision": next_decision(run, state, mastered=True)}
+        answer = answer_of(interrupt(request(proposal(run, state, escalation))))
+        update = apply_answer(run, state, answer, escalation)
+        n = len(run.store.events("review"))
+        run.store.log_event(
+            f"review:{cur['cycle']}:{state.get('round', 0)}:{cur['stage']}:{n}",
+            "review",
+            "review",
+            {"answer": answer, "escalation": escalation, "round": state.get("round", 0)},
+        )
+        return update

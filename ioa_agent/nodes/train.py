@@ -24,27 +24,29 @@ def train(state: State, runtime: Runtime[Context]) -> State:
     from ioa_agent.student.train import TrainJob
     from ioa_agent.student.train_runner import run_training
 
-    run = runtime.context.open()
-    rnd = state["round"]
-    data = Path(state["data"]["path"])
-    if sha256_file(data) != state["data"]["sha256"]:
-        raise RuntimeError(f"{data} changed since it was written; delete it to regenerate")
-    out = run.adapter_dir(rnd)
-    cfg = run.config.train
-    previous = run.adapter_dir(rnd - 1) if rnd > 1 else None
-    job = TrainJob.from_config(
-        cfg,
-        base_model=str(run.student_model),
-        data_path=str(data),
-        init_adapter=str(previous) if previous else None,
-        output_dir=str(out),
-        seed=run.config.seed + rnd,
-        logging_dir=str(run.round_dir(rnd) / "tensorboard"),
-    )
-    with progress_bar(f"train round {rnd}", job.max_steps) as advance:
-        metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log", progress=advance)
-    weights = out / "adapter_model.safetensors"
-    summary = {k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime_s", "examples")}
-    summary["fast_path"] = metrics.get("fast_path")
-    run.store.log_event(f"train:{rnd}", "train", "train", {"round": rnd, **summary})
-    return {"adapter": {"path": str(out), "sha256": sha256_file(weights)}}
+    with runtime.context.open() as run:
+        rnd = state["round"]
+        data = Path(state["data"]["path"])
+        if sha256_file(data) != state["data"]["sha256"]:
+            raise RuntimeError(f"{data} changed since it was written; delete it to regenerate")
+        out = run.adapter_dir(rnd)
+        cfg = run.config.train
+        previous = run.adapter_dir(rnd - 1) if rnd > 1 else None
+        job = TrainJob.from_config(
+            cfg,
+            base_model=str(run.student_model),
+            data_path=str(data),
+            init_adapter=str(previous) if previous else None,
+            output_dir=str(out),
+            seed=run.config.seed + rnd,
+            logging_dir=str(run.round_dir(rnd) / "tensorboard"),
+        )
+        with progress_bar(f"train round {rnd}", job.max_steps) as advance:
+            metrics = run_training(job, log_path=run.round_dir(rnd) / "train.log", progress=advance)
+        weights = out / "adapter_model.safetensors"
+        summary = {
+            k: metrics.get(k) for k in ("steps", "final_loss", "train_runtime_s", "examples")
+        }
+        summary["fast_path"] = metrics.get("fast_path")
+        run.store.log_event(f"train:{rnd}", "train", "train", {"round": rnd, **summary})
+        return {"adapter": {"path": str(out), "sha256": sha256_file(weights)}}

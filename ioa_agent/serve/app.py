@@ -181,7 +181,7 @@ class Server:
                 return self.problem("this run is not waiting for review", 409, path.name)
             return self.review_page(run, step)
         finally:
-            run.store.close()
+            run.close()
 
     def review_page(
         self, run: Any, step: Any, status: int = 200, error: str = "", **typed: str
@@ -235,7 +235,7 @@ class Server:
                     "already answered: the run is moving on with another answer", 409, run.id
                 )
         finally:
-            run.store.close()
+            run.close()
         return RedirectResponse(f"/runs/{path.name}", 303)
 
     # start and resume --------------------------------------------------------------

@@ -59,20 +59,9 @@ class WatchedRun(Run):
 
 
 def open_watched(path: Path) -> WatchedRun:
-    """The run at `path` for reading (close `run.store` when done)."""
+    """The run at `path` for reading (close it when done, or use it with `with`)."""
     base = open_run(path)
     return WatchedRun(base.dir, base.config)
-
-
-@contextmanager
-def watch(path: Path) -> Iterator[WatchedRun]:
-    """The run at `path` for reading, its store closed afterwards."""
-    run = open_watched(path)
-    try:
-        yield run
-    finally:
-        if "store" in run.__dict__:
-            run.store.close()
 
 
 @contextmanager

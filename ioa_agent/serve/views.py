@@ -52,7 +52,7 @@ def run_dir(root: Path, run_id: str) -> Path | None:
 @contextmanager
 def opened(path: Path) -> Iterator[Run]:
     """The run at `path` for reading (store and checkpoints read-only, no lock taken)."""
-    with reading.watch(path) as run:
+    with reading.open_watched(path) as run:
         yield run
 
 
