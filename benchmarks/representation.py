@@ -198,8 +198,9 @@ def main() -> int:
     warm = None
     if args.warm_levels:
         items = items_for(args.module, args.warm_levels, args.items, seed=2000)
-        if shared_operands(items, probes):
-            raise SystemExit("warm-up items share operands with probes")
+        overlap += shared_operands(items, probes)
+        if overlap:
+            raise SystemExit(f"{overlap} probes share operands with warm-up items")
         rows = rendered(items, args.warm_rendering)
         warm, _ = train(rows, args.work / "warm", None, args.warm_steps, 0)
         done = f"{args.warm_steps} steps on levels {args.warm_levels}"
@@ -246,7 +247,7 @@ def main() -> int:
                 )
         done_seeds = args.seeds[: args.seeds.index(seed) + 1]
         picks = {"rule": picked, "candidate": candidate}
-        write_table(args, done_seeds, scores, picks, results, seconds, base, t0)
+        write_table(args, done_seeds, scores, picks, results, seconds, base, t0, overlap)
     return 0
 
 
@@ -259,6 +260,7 @@ def write_table(
     seconds: dict[str, list[float]],
     base: list[int],
     t0: float,
+    overlap: int,
 ) -> None:
     """The table and results file over the seeds finished so far (a cut-short run keeps them)."""
     names = list(scores)
@@ -312,7 +314,7 @@ def write_table(
         "picked": picked,
         "scores": scores,
         "untrained": {"taught": base_taught, "untaught": base_other},
-        "probes": {"per_module": n, "levels": args.levels, "shared_operands": 0},
+        "probes": {"per_module": n, "levels": args.levels, "shared_operands": overlap},
         "summary": summary,
         "pick_vs_best_fixed": {"best_fixed": best_fixed, **versus},
         "candidate": {"rule": ANSWER_RULE, "picked": candidate, "vs_rule_pick": against},
