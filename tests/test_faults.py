@@ -180,7 +180,8 @@ def test_full_disk_stops_with_one_line_and_resumes_identical(
         if os.environ.get("IOA_REQUIRE_SANDBOX") == "1":
             raise AssertionError("IOA_REQUIRE_SANDBOX=1 but `unshare --user --mount` fails")
         pytest.skip("needs user and mount namespaces (`unshare --user --mount`) for a tmpfs")
-    # the run needs ~2.7 MB at its peak: a size in this range fills at a random point
+    # the run peaks at ~2.7 MB while diagnosing: a size in this range fills at a random
+    # write before the first assessment (a disk that fills later is not tried)
     size = random.Random(f"disk-{attempt}").randint(1000, 2500)
     record_property("case", "full disk")
     record_property("moment", f"a {size} KiB tmpfs")
