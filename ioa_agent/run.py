@@ -153,6 +153,8 @@ class Run:
         Close explicitly (or use `with`): a sqlite3 connection sits in a reference
         cycle with its statement cache, so dropping it leaves the file open until a
         garbage collection, with its -wal and -shm files beside it."""
+        for held in ("scorer", "teacher"):  # they hold the store: open again with it
+            self.__dict__.pop(held, None)
         store = self.__dict__.pop("store", None)
         if store is not None:
             store.close()
