@@ -231,7 +231,8 @@ def main() -> int:
     for seed in args.seeds:
         config = load_config(args.config).model_copy(update={"seed": seed})
         wall = run_to_end(config, args.runs, f"demo-s{seed}")
-        figures = read_run(open_run(args.runs / f"demo-s{seed}"), wall)
+        with open_run(args.runs / f"demo-s{seed}") as run:
+            figures = read_run(run, wall)
         within = {m: paired_change(*pr) for m, pr in figures["modules"].items()}
         per_seed.append({"seed": seed, **figures, "within_run": within})
         print(

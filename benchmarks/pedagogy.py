@@ -121,11 +121,10 @@ def rule_pick(run_dir: Path) -> str:
 
     from ioa_agent.run import open_run
 
-    picks = Counter(
-        g["picked"]
-        for e in open_run(run_dir).store.events("renderings")
-        for g in e["payload"]["groups"]
-    )
+    with open_run(run_dir) as run:
+        picks = Counter(
+            g["picked"] for e in run.store.events("renderings") for g in e["payload"]["groups"]
+        )
     return picks.most_common(1)[0][0] if picks else "teacher"
 
 
@@ -134,43 +133,43 @@ def run_record(run_dir: Path, method: str, seed: int, wall: float) -> dict[str, 
     the gate's decisions (strategies with a gate)."""
     from ioa_agent.run import open_run
 
-    run = open_run(run_dir)
-    data = gather(run)
-    assessed = run.store.assessed_rounds()
+    with open_run(run_dir) as run:
+        data = gather(run)
+        assessed = run.store.assessed_rounds()
 
-    def scores(rnd: int) -> dict[str, int]:
-        return {r["item_id"]: int(r["correct"]) for r in run.store.assessment(rnd)}
+        def scores(rnd: int) -> dict[str, int]:
+            return {r["item_id"]: int(r["correct"]) for r in run.store.assessment(rnd)}
 
-    return {
-        "strategy": method,
-        "seed": seed,
-        "wall_seconds": wall,
-        "train_steps": data.train_steps,
-        "p_t": data.p_t,
-        "rounds": [
-            {
-                "round": r.round,
-                "accuracy": r.accuracy,
-                "teacher_tokens": r.teacher_tokens,
-                "p_s": r.p_s,
-            }
-            for r in data.rounds
-        ],
-        "untrained": scores(assessed[0]),
-        "final": scores(assessed[-1]),
-        "rule_pick": rule_pick(run_dir) if method == "ioa" else None,
-        "gates": [
-            {
-                "round": g["round"],
-                "decision": g.get("decision"),
-                "forgotten": g.get("forgotten", []),
-                "skills": [
-                    {k: r[k] for k in ("skill", "correct", "n", "passed")} for r in g["gate"]
-                ],
-            }
-            for g in (e["payload"] for e in run.store.events("gate"))
-        ],
-    }
+        return {
+            "strategy": method,
+            "seed": seed,
+            "wall_seconds": wall,
+            "train_steps": data.train_steps,
+            "p_t": data.p_t,
+            "rounds": [
+                {
+                    "round": r.round,
+                    "accuracy": r.accuracy,
+                    "teacher_tokens": r.teacher_tokens,
+                    "p_s": r.p_s,
+                }
+                for r in data.rounds
+            ],
+            "untrained": scores(assessed[0]),
+            "final": scores(assessed[-1]),
+            "rule_pick": rule_pick(run_dir) if method == "ioa" else None,
+            "gates": [
+                {
+                    "round": g["round"],
+                    "decision": g.get("decision"),
+                    "forgotten": g.get("forgotten", []),
+                    "skills": [
+                        {k: r[k] for k in ("skill", "correct", "n", "passed")} for r in g["gate"]
+                    ],
+                }
+                for g in (e["payload"] for e in run.store.events("gate"))
+            ],
+        }
 
 
 def estimate(args: argparse.Namespace) -> float:
