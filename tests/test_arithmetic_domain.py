@@ -16,6 +16,7 @@ import pytest
 
 from ioa_agent.domains import arithmetic
 from ioa_agent.domains.arithmetic_stories import WORD_FIELDS
+from ioa_agent.domains.arithmetic_templates import MUL
 from ioa_agent.items import STRATEGIES, Item
 from ioa_agent.teacher.base import Teacher
 from ioa_agent.teacher.exact import ArithmeticTeacher
@@ -329,3 +330,30 @@ def test_every_phrasing_of_a_template_asks_for_the_same_numbers() -> None:
         ]
         assert all(n == numbers[0] for n in numbers), tpl.name
         assert tpl.plain not in tpl.phrasings
+
+
+@pytest.mark.parametrize(("module", "level"), CASES)
+def test_every_skill_gives_the_gate_16_probes_each_its_own_fact(module: str, level: int) -> None:
+    probes = arithmetic.write_items(module, level, arithmetic.PROBE_TUPLES, seed=3, probes=True)
+    keys = [arithmetic.content_key(p.prompt) for p in probes]
+    assert len(set(keys)) == arithmetic.PROBE_TUPLES, keys
+    assert all(arithmetic.held_out(k) for k in keys)
+
+
+def test_a_small_space_sets_aside_its_quota_and_never_trains_on_it() -> None:
+    mul = arithmetic.BY_NAME["mul"]
+    space = {
+        arithmetic.operand_key(mul, {"a": a, "b": b}) for a in range(2, 10) for b in range(2, 10)
+    }
+    aside = {k for k in space if arithmetic.held_out(k)}
+    hashed = {k for k in space if arithmetic._hash(k) < arithmetic.PROBE_SHARE}
+    assert len(hashed) < arithmetic.PROBE_TUPLES == len(aside) and hashed < aside
+    train = [i for s in range(5) for i in arithmetic.write_items(MUL, 1, 40, seed=s)]
+    trained = {arithmetic.content_key(i.prompt) for i in train}
+    assert trained <= space - aside and len(trained) == len(space - aside)
+    probes = arithmetic.write_items(MUL, 1, 16, seed=0, probes=True)
+    assert {arithmetic.content_key(p.prompt) for p in probes} == aside
+    with pytest.raises(
+        ValueError, match=r"at most 16 probes a level \(identifier.probes_per_level\)"
+    ):
+        arithmetic.write_items(MUL, 1, 17, seed=0, probes=True)

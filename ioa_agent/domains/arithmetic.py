@@ -14,6 +14,7 @@ It does not call any model, keep state between calls, or score a student's outpu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -96,6 +97,13 @@ PROBE_SHARE = 0.25
 """Share of each template's operand tuples set aside for probes and never trained on:
 a one-digit level has only ~50-100 tuples, so without it the training items would
 cover the probes' operands."""
+PROBE_TUPLES = 16
+"""The fewest operand tuples a skill (module and level) sets aside, so that the mastery
+gate's 16 probes each ask a different fact. Where the hashed share holds fewer (the
+one-digit times table: 10 of 64), the skill also sets aside its lowest-hashed tuples
+above the share, up to half of its item space."""
+SPACE_DRAWS = 3000
+"""Draws that map a skill's item space, enough to meet every tuple of a small one."""
 
 _BARE = re.compile(
     r"(?:what is|compute|calculate|find)?\s*(\d+)\s*([-+×x*÷])\s*(\d+)\s*[?.=]*", re.IGNORECASE
@@ -175,11 +183,43 @@ def content_key(prompt: str) -> str | None:
     return operand_key(parsed[0], parsed[1]) if parsed else None
 
 
-def held_out(key: str) -> bool:
-    """Whether an operand tuple belongs to the probes' fixed share (`PROBE_SHARE` of all
-    tuples, by a hash): probes are drawn only from it, training items never."""
+def _hash(key: str) -> float:
     digest = hashlib.sha256(key.encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < PROBE_SHARE
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@functools.cache
+def _quota() -> frozenset[str]:
+    """The tuples set aside beyond the hashed share, so that each skill holds at least
+    `PROBE_TUPLES` (at most half its space): its lowest-hashed tuples above the share.
+    A skill's space is mapped by drawing from its templates in turn (`SPACE_DRAWS`),
+    stopping early once the share alone holds enough."""
+    extra: set[str] = set()
+    for module in MODULE_IDS:
+        for level in range(1, LEVELS + 1):
+            templates = [t for t in TEMPLATES if t.module == module and level in t.levels]
+            rng = _rng("space", module, level)
+            keys: set[str] = set()
+            inside = 0
+            for draw in range(SPACE_DRAWS if templates else 0):
+                tpl = templates[draw % len(templates)]
+                key = operand_key(tpl, tpl.draw(rng, level))
+                if key not in keys:
+                    keys.add(key)
+                    inside += _hash(key) < PROBE_SHARE
+                if inside >= PROBE_TUPLES:
+                    break
+            else:
+                want = min(PROBE_TUPLES, len(keys) // 2)
+                extra.update(k for k in sorted(keys, key=_hash)[:want] if _hash(k) >= PROBE_SHARE)
+    return frozenset(extra)
+
+
+def held_out(key: str) -> bool:
+    """Whether an operand tuple belongs to the probes' fixed set: `PROBE_SHARE` of all
+    tuples, by a hash, and each skill's quota (`PROBE_TUPLES`). Probes are drawn only
+    from it, training items never."""
+    return _hash(key) < PROBE_SHARE or key in _quota()
 
 
 def _distinct(
@@ -190,8 +230,9 @@ def _distinct(
     exclude: Sequence[str] = (),
     probes: bool = False,
 ) -> list[Item]:
-    """`n` items with distinct prompts (and distinct numbers while that is easy), their
-    operand tuples inside the probes' share when `probes`, outside it otherwise."""
+    """`n` items with distinct prompts, their operand tuples inside the probes' set when
+    `probes`, outside it otherwise. Probes never repeat a tuple (each asks its own fact);
+    training items repeat one only once distinct ones are hard to find."""
     items: list[Item] = []
     prompts = {" ".join(p.split()) for p in exclude}
     numbers: set[str] = set()
@@ -204,7 +245,7 @@ def _distinct(
         key = operand_key(tpl, fields)
         if held_out(key) != probes:
             continue
-        if prompt in prompts or (key in numbers and attempt < limit // 2):
+        if prompt in prompts or (key in numbers and (probes or attempt < limit // 2)):
             continue
         work = tpl.work(fields)
         items.append(
@@ -218,6 +259,12 @@ def _distinct(
         )
         prompts.add(prompt)
         numbers.add(key)
+    if len(items) < n and probes:
+        raise ValueError(
+            f"{module} at level {level} sets aside {len(items)} operand tuples for probes, "
+            f"and probes never repeat one: ask for at most {len(items)} probes a level "
+            f"(identifier.probes_per_level), not {n}"
+        )
     if len(items) < n:
         raise ValueError(f"only {len(items)} distinct {module} items at level {level}, not {n}")
     return items
