@@ -7,7 +7,7 @@ breakdown, answer with a one-line reason). For each rendering and seed the stude
 (SmolLM2-135M-Instruct, the demo's LoRA) trains on that rendering alone, at equal
 steps, and is scored on held-out probes of the module (and of a second, untaught
 module) after each step count. The probes are spread evenly over the levels and drawn
-from the operand tuples the domain sets aside for probes (`arithmetic.held_out`), so
+from the operand tuples the domain sets aside for probes (`arithmetic_holdout.held_out`), so
 none shares a training item's operands; answers may run to the longest completion of
 any rendering plus a margin (`--tokens` is raised to that). Training continues from
 the previous step count's adapter with a constant learning rate, so the step counts
@@ -59,7 +59,7 @@ def items_for(
     module: str, levels: list[int], n: int, seed: int, probes: bool = False
 ) -> list[Item]:
     """`n` items of `module`, the same count at each level; from the probes' share of
-    operand tuples when `probes` (`arithmetic.held_out`), from the rest otherwise, so no
+    operand tuples when `probes` (`arithmetic_holdout.held_out`), from the rest otherwise, so no
     probe shares a training item's operands."""
     if n % len(levels):
         raise SystemExit(f"{n} items do not split evenly over levels {levels}")

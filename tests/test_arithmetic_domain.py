@@ -14,7 +14,7 @@ from fractions import Fraction
 import networkx as nx
 import pytest
 
-from ioa_agent.domains import arithmetic
+from ioa_agent.domains import arithmetic, arithmetic_holdout
 from ioa_agent.domains.arithmetic_stories import WORD_FIELDS
 from ioa_agent.domains.arithmetic_templates import MUL
 from ioa_agent.items import STRATEGIES, Item
@@ -334,10 +334,11 @@ def test_every_phrasing_of_a_template_asks_for_the_same_numbers() -> None:
 
 @pytest.mark.parametrize(("module", "level"), CASES)
 def test_every_skill_gives_the_gate_16_probes_each_its_own_fact(module: str, level: int) -> None:
-    probes = arithmetic.write_items(module, level, arithmetic.PROBE_TUPLES, seed=3, probes=True)
+    n = arithmetic_holdout.PROBE_TUPLES
+    probes = arithmetic.write_items(module, level, n, seed=3, probes=True)
     keys = [arithmetic.content_key(p.prompt) for p in probes]
-    assert len(set(keys)) == arithmetic.PROBE_TUPLES, keys
-    assert all(arithmetic.held_out(k) for k in keys)
+    assert len(set(keys)) == n, keys
+    assert all(arithmetic_holdout.held_out(k) for k in keys)
 
 
 def test_a_small_space_sets_aside_its_quota_and_never_trains_on_it() -> None:
@@ -345,9 +346,9 @@ def test_a_small_space_sets_aside_its_quota_and_never_trains_on_it() -> None:
     space = {
         arithmetic.operand_key(mul, {"a": a, "b": b}) for a in range(2, 10) for b in range(2, 10)
     }
-    aside = {k for k in space if arithmetic.held_out(k)}
-    hashed = {k for k in space if arithmetic._hash(k) < arithmetic.PROBE_SHARE}
-    assert len(hashed) < arithmetic.PROBE_TUPLES == len(aside) and hashed < aside
+    aside = {k for k in space if arithmetic_holdout.held_out(k)}
+    hashed = {k for k in space if arithmetic_holdout._hash(k) < arithmetic_holdout.PROBE_SHARE}
+    assert len(hashed) < arithmetic_holdout.PROBE_TUPLES == len(aside) and hashed < aside
     train = [i for s in range(5) for i in arithmetic.write_items(MUL, 1, 40, seed=s)]
     trained = {arithmetic.content_key(i.prompt) for i in train}
     assert trained <= space - aside and len(trained) == len(space - aside)

@@ -14,23 +14,25 @@ It does not call any model, keep state between calls, or score a student's outpu
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import random
 import re
 import string
 from collections.abc import Callable, Sequence
 
+from ioa_agent.domains.arithmetic_holdout import (
+    TEMPLATES,
+    held_out,
+    operand_key,
+    seeded_rng,
+)
 from ioa_agent.domains.arithmetic_render import render, render_short
-from ioa_agent.domains.arithmetic_stories import MONEY, MULTI, ONE, STORY_TEMPLATES, WORD_FIELDS
+from ioa_agent.domains.arithmetic_stories import MONEY, MULTI, ONE, WORD_FIELDS
 from ioa_agent.domains.arithmetic_templates import (
     ADD,
     DIV,
     FRAC,
     LEVELS,
     MUL,
-    NUMBER_TEMPLATES,
     PCT,
     SUB,
     Fields,
@@ -57,7 +59,6 @@ MODULES: tuple[ModuleSpec, ...] = tuple(
         (MONEY, "Solve shopping problems: totals, change, discounts and sale prices.", (PCT, ONE)),
     )
 )
-TEMPLATES: tuple[Template, ...] = NUMBER_TEMPLATES + STORY_TEMPLATES
 
 
 def _skill_edges() -> tuple[tuple[str, str], ...]:
@@ -93,18 +94,6 @@ SKILL_EDGES: tuple[tuple[str, str], ...] = _skill_edges()
 BY_NAME = {t.name: t for t in TEMPLATES}
 MODULE_IDS = tuple(m.id for m in MODULES)
 RENEW_TRIES = 40
-PROBE_SHARE = 0.25
-"""Share of each template's operand tuples set aside for probes and never trained on:
-a one-digit level has only ~50-100 tuples, so without it the training items would
-cover the probes' operands."""
-PROBE_TUPLES = 16
-"""The fewest operand tuples a skill (module and level) sets aside, so that the mastery
-gate's 16 probes each ask a different fact. Where the hashed share holds fewer (the
-one-digit times table: 10 of 64), the skill also sets aside its lowest-hashed tuples
-above the share, up to half of its item space."""
-SPACE_DRAWS = 3000
-"""Draws that map a skill's item space, enough to meet every tuple of a small one."""
-
 _BARE = re.compile(
     r"(?:what is|compute|calculate|find)?\s*(\d+)\s*([-+×x*÷])\s*(\d+)\s*[?.=]*", re.IGNORECASE
 )
@@ -160,66 +149,15 @@ def solve(prompt: str) -> Solution:
     return Solution(rationale=render(work), answer=work.answer)
 
 
-def _rng(*parts: object) -> random.Random:
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
 def _check_level(level: int) -> None:
     if not 1 <= level <= LEVELS:
         raise ValueError(f"level must be 1..{LEVELS}, got {level}")
-
-
-def operand_key(tpl: Template, fields: Fields) -> str:
-    """What a problem asks, without its words: the template (one skill of one module, so
-    every phrasing of `a + b` shares it) and the numbers, e.g. `add:a=11,b=7`."""
-    numbers = ",".join(f"{k}={v}" for k, v in sorted(fields.items()) if k not in WORD_FIELDS)
-    return f"{tpl.name}:{numbers}"
 
 
 def content_key(prompt: str) -> str | None:
     """`operand_key` of a problem's text; None when the text matches no template."""
     parsed = parse(prompt)
     return operand_key(parsed[0], parsed[1]) if parsed else None
-
-
-def _hash(key: str) -> float:
-    digest = hashlib.sha256(key.encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-@functools.cache
-def _quota() -> frozenset[str]:
-    """The tuples set aside beyond the hashed share, so that each skill holds at least
-    `PROBE_TUPLES` (at most half its space): its lowest-hashed tuples above the share.
-    A skill's space is mapped by drawing from its templates in turn (`SPACE_DRAWS`),
-    stopping early once the share alone holds enough."""
-    extra: set[str] = set()
-    for module in MODULE_IDS:
-        for level in range(1, LEVELS + 1):
-            templates = [t for t in TEMPLATES if t.module == module and level in t.levels]
-            rng = _rng("space", module, level)
-            keys: set[str] = set()
-            inside = 0
-            for draw in range(SPACE_DRAWS if templates else 0):
-                tpl = templates[draw % len(templates)]
-                key = operand_key(tpl, tpl.draw(rng, level))
-                if key not in keys:
-                    keys.add(key)
-                    inside += _hash(key) < PROBE_SHARE
-                if inside >= PROBE_TUPLES:
-                    break
-            else:
-                want = min(PROBE_TUPLES, len(keys) // 2)
-                extra.update(k for k in sorted(keys, key=_hash)[:want] if _hash(k) >= PROBE_SHARE)
-    return frozenset(extra)
-
-
-def held_out(key: str) -> bool:
-    """Whether an operand tuple belongs to the probes' fixed set: `PROBE_SHARE` of all
-    tuples, by a hash, and each skill's quota (`PROBE_TUPLES`). Probes are drawn only
-    from it, training items never."""
-    return _hash(key) < PROBE_SHARE or key in _quota()
 
 
 def _distinct(
@@ -277,7 +215,7 @@ def write_items(module: str, level: int, n: int, seed: int, probes: bool = False
         raise ValueError(f"unknown arithmetic module {module!r}; known: {', '.join(MODULE_IDS)}")
     _check_level(level)
     templates = [t for t in TEMPLATES if t.module == module and level in t.levels]
-    rng = _rng("write_items", module, level, n, seed)
+    rng = seeded_rng("write_items", module, level, n, seed)
 
     def draw() -> tuple[Template, Fields, str]:
         tpl = rng.choice(templates)
@@ -296,7 +234,7 @@ def synthesize(seed_item: Item, level: int, n: int, seed: int) -> list[Item]:
     if parsed is None:
         return write_items(seed_item.module, level, n, seed)
     tpl = parsed[0]
-    rng = _rng("synthesize", seed_item.id, level, n, seed)
+    rng = seeded_rng("synthesize", seed_item.id, level, n, seed)
 
     def draw() -> tuple[Template, Fields, str]:
         return tpl, tpl.draw(rng, level), rng.choice(tpl.phrasings)
@@ -350,7 +288,7 @@ def rewrite(item: Item, strategies: Sequence[str], variant: str) -> Item:
     if parsed is None:
         return unsolved
     tpl, fields, index = parsed
-    rng = _rng("rewrite", item.id, list(strategies), variant)
+    rng = seeded_rng("rewrite", item.id, list(strategies), variant)
     lower = variant == "remedial" or "cognitive_load" in strategies
     level = min(max(item.level + (variant == "bridging") - lower, 1), LEVELS)
     target = BY_NAME[tpl.narrow] if variant == "remedial" and tpl.narrow else tpl
