@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 from pedagogy_table import PICK, markdown, run_table, strategy_table, summarise  # noqa: E402
 
 from ioa_agent.config import load_config, parse_config  # noqa: E402
+from ioa_agent.pedagogy.organizer import replay_count, round_steps  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
 from ioa_agent.report.data import gather  # noqa: E402
 from ioa_agent.results import write_results  # noqa: E402
@@ -177,8 +178,11 @@ def estimate(args: argparse.Namespace) -> float:
     cfg = load_config()
     probes = 9 * 4 * (args.probes or cfg.identifier.probes_per_level)
     steps = args.steps or cfg.train.steps_per_round
-    per_round = steps * SECONDS_PER_STEP + probes * SECONDS_PER_PROBE + SECONDS_ADAPT_ROUND
-    per_run = probes * SECONDS_PER_PROBE + args.rounds * per_round
+    # rounds after the first replay earlier data on top of the new items' steps
+    share = replay_count(1000, cfg.organizer.replay_fraction)
+    train = steps + (args.rounds - 1) * round_steps(steps, 1000, share)
+    per_round = probes * SECONDS_PER_PROBE + SECONDS_ADAPT_ROUND
+    per_run = probes * SECONDS_PER_PROBE + args.rounds * per_round + train * SECONDS_PER_STEP
     targeted_extra = (args.rounds - 1) * probes * SECONDS_PER_PROBE  # scoring its own items
     methods = args.strategies
     total = len(methods) * args.seeds * per_run

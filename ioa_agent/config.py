@@ -224,7 +224,12 @@ class TrainConfig(_Section):
     learning_rate: float = Field(1e-4, gt=0)
     lr_scheduler: str = "cosine"
     warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    steps_per_round: int = Field(50, ge=1, description="Optimizer steps per training round.")
+    steps_per_round: int = Field(
+        50,
+        ge=1,
+        description="Optimizer steps on a round's new items; replayed rows add steps in "
+        "proportion (steps x all rows / new rows), so replay never takes the new skill's.",
+    )
     batch_size: int = Field(8, ge=1)
     grad_accum: int = Field(1, ge=1)
     max_length: int = Field(128, ge=16)

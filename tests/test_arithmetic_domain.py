@@ -341,6 +341,36 @@ def test_every_skill_gives_the_gate_16_probes_each_its_own_fact(module: str, lev
     assert all(arithmetic_holdout.held_out(k) for k in keys)
 
 
+@pytest.mark.parametrize("name", ["add", "mul"])
+def test_commuted_twins_are_one_fact_and_never_cross_the_split(name: str) -> None:
+    tpl = arithmetic.BY_NAME[name]
+    assert arithmetic.operand_key(tpl, {"a": 9, "b": 6}) == arithmetic.operand_key(
+        tpl, {"a": 6, "b": 9}
+    )
+    assert arithmetic.operand_key(tpl, {"a": 9, "b": 6}) != arithmetic.operand_key(
+        arithmetic.BY_NAME["sub"], {"a": 9, "b": 6}
+    )
+    frac = arithmetic.BY_NAME["frac_add"]
+    one, two = {"n1": 1, "d1": 2, "n2": 3, "d2": 4}, {"n1": 3, "d1": 4, "n2": 1, "d2": 2}
+    assert arithmetic.operand_key(frac, one) == arithmetic.operand_key(frac, two)
+    assert arithmetic.operand_key(frac, one) != arithmetic.operand_key(
+        frac, {"n1": 1, "d1": 4, "n2": 3, "d2": 2}
+    )
+    module = tpl.module
+    for level in (1, 2):
+        probes = arithmetic.write_items(module, level, 16, seed=0, probes=True)
+        asked = {_pair(p.prompt) for p in probes}
+        assert len(asked) == 16  # no probe is another's twin
+        train = [i for s in range(3) for i in arithmetic.write_items(module, level, 60, seed=s)]
+        trained = {_pair(i.prompt) for i in train}
+        assert trained and not trained & asked
+
+
+def _pair(prompt: str) -> tuple[int, ...]:
+    """The two operands of a bare problem, smaller first."""
+    return tuple(sorted(int(n) for n in re.findall(r"\d+", prompt)[:2]))
+
+
 def test_a_small_space_sets_aside_its_quota_and_never_trains_on_it() -> None:
     mul = arithmetic.BY_NAME["mul"]
     space = {

@@ -30,9 +30,17 @@ def test_full_run_completes(reference: Path) -> None:
     assert v["round"] == 2 and v["decision"] == "end"
     run = find_run(reference.parent, "ref")
     assert run.store.assessed_rounds() == [0, 1, 2]
+    steps = []
     for rnd in (1, 2):
-        assert (reference / "rounds" / f"{rnd:04d}" / "adapter" / "metrics.json").is_file()
-        assert (reference / "rounds" / f"{rnd:04d}" / "train.jsonl").stat().st_size > 0
+        metrics = reference / "rounds" / f"{rnd:04d}" / "adapter" / "metrics.json"
+        rows = (reference / "rounds" / f"{rnd:04d}" / "train.jsonl").read_text().splitlines()
+        replayed = sum(json.loads(r)["replay"] for r in rows)
+        steps.append((json.loads(metrics.read_text())["steps"], len(rows) - replayed, replayed))
+    # round 1 has nothing to replay: the config's 2 steps; round 2's replay rows add
+    # their share on top of the new items' 2 steps, rounded half up
+    (s1, _, r1), (s2, new2, r2) = steps
+    assert r1 == 0 and s1 == 2
+    assert r2 > 0 and s2 == int(2 * (new2 + r2) / new2 + 0.5) > 2
     kinds = [e["kind"] for e in run.store.events()]
     assert kinds[0] == "diagnosis" and "gate" in kinds and "train" in kinds
     # every probe was scored for the teacher (P_T measured, not assumed)

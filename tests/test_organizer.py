@@ -12,6 +12,7 @@ from ioa_agent.pedagogy.organizer import (
     pick_replay,
     plan_round,
     replay_count,
+    round_steps,
     topological_stages,
     weak,
 )
@@ -137,6 +138,22 @@ def test_replay_count():
             replay_count(10, bad)
     with pytest.raises(ValueError):
         replay_count(-1, 0.2)
+
+
+def test_round_steps_adds_replay_on_top():
+    # 240 new + 160 replayed (0.4 of the set): 20 * 400 / 240 = 33.3 -> 33
+    assert round_steps(20, 240, 160) == 33
+    # 30 new + 10 replayed: 50 * 40 / 30 = 66.7 -> 67; 3 new + 1: 2 * 4 / 3 = 2.67 -> 3
+    assert round_steps(50, 30, 10) == 67
+    assert round_steps(2, 3, 1) == 3
+    # the new items always keep all their steps
+    assert all(round_steps(20, n, r) >= 20 for n in range(1, 40) for r in range(40))
+    # nothing to replay, or only replay (the budget ran out): the config's steps
+    assert round_steps(20, 240, 0) == 20
+    assert round_steps(20, 0, 300) == 20
+    for bad in ((0, 10, 1), (5, -1, 1), (5, 1, -1)):
+        with pytest.raises(ValueError):
+            round_steps(*bad)
 
 
 def test_pick_replay_is_deterministic():

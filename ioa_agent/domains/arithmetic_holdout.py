@@ -25,8 +25,8 @@ cover the probes' operands."""
 PROBE_TUPLES = 16
 """The fewest operand tuples a skill (module and level) sets aside, so that the mastery
 gate's 16 probes each ask a different fact. Where the hashed share holds fewer (the
-one-digit times table: 10 of 64), the skill also sets aside its lowest-hashed tuples
-above the share, up to half of its item space."""
+one-digit times table: 36 facts once 6 × 9 and 9 × 6 count as one), the skill also sets
+aside its lowest-hashed tuples above the share, up to half of its item space."""
 SPACE_DRAWS = 3000
 """Draws that map a skill's item space, enough to meet every tuple of a small one."""
 
@@ -39,9 +39,14 @@ def seeded_rng(*parts: object) -> random.Random:
 
 def operand_key(tpl: Template, fields: Fields) -> str:
     """What a problem asks, without its words: the template (one skill of one module, so
-    every phrasing of `a + b` shares it) and the numbers, e.g. `add:a=11,b=7`."""
-    numbers = ",".join(f"{k}={v}" for k, v in sorted(fields.items()) if k not in WORD_FIELDS)
-    return f"{tpl.name}:{numbers}"
+    every phrasing of `a + b` shares it) and the numbers, e.g. `add:a=7,b=11`. Operands
+    that commute (`Template.swaps`) are put in order, so 11 + 7 and 7 + 11 are one fact."""
+    numbers = {k: v for k, v in fields.items() if k not in WORD_FIELDS}
+    if tpl.swaps and all(k in numbers for group in tpl.swaps for k in group):
+        ordered = sorted(tuple(int(numbers[k]) for k in group) for group in tpl.swaps)
+        for group, values in zip(tpl.swaps, ordered, strict=True):
+            numbers.update(zip(group, values, strict=True))
+    return f"{tpl.name}:" + ",".join(f"{k}={v}" for k, v in sorted(numbers.items()))
 
 
 def _hash(key: str) -> float:

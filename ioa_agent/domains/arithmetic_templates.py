@@ -64,6 +64,9 @@ class Template:
     work: Callable[[Params], Work]
     levels: tuple[int, ...] = (1, 2, 3, 4)
     narrow: str = ""
+    swaps: tuple[tuple[str, ...], ...] = ()
+    """Groups of fields whose values may trade places without changing the fact asked
+    (a + b and b + a): the held-out set counts such twins as one tuple."""
     fields: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -255,6 +258,7 @@ NUMBER_TEMPLATES: tuple[Template, ...] = (
         "Add {a} and {b}.",
         _gen_add,
         _ab(column_add),
+        swaps=(("a",), ("b",)),
     ),
     Template(
         "sub",
@@ -281,6 +285,7 @@ NUMBER_TEMPLATES: tuple[Template, ...] = (
         "Multiply {a} by {b}.",
         _gen_mul,
         _ab(place_multiply),
+        swaps=(("a",), ("b",)),
     ),
     Template(
         "div",
@@ -319,6 +324,7 @@ NUMBER_TEMPLATES: tuple[Template, ...] = (
         "Add {n1}/{d1} and {n2}/{d2}.",
         _gen_frac,
         lambda p: fraction_add(*(int(p[k]) for k in ("n1", "d1", "n2", "d2"))),
+        swaps=(("n1", "d1"), ("n2", "d2")),
     ),
     Template(
         "pct_of",

@@ -172,6 +172,22 @@ def replay_count(n_new: int, fraction: float) -> int:
     return math.floor(fraction * n_new / (1 - fraction) + 0.5)
 
 
+def round_steps(steps: int, n_new: int, n_replay: int) -> int:
+    """Optimizer steps for a round of `n_new` new and `n_replay` replayed rows.
+
+    `steps` are the new items' steps: replay is trained on top of the stage's data, so
+    it adds steps in proportion, steps · (n_new + n_replay) / n_new rounded half up,
+    and never takes them from the skill being taught. A round with no new rows (the
+    budget ran out, and it trains on earlier data) gets `steps`. ValueError on
+    `steps` < 1 or negative counts.
+    """
+    if steps < 1 or n_new < 0 or n_replay < 0:
+        raise ValueError(f"need steps >= 1 and counts >= 0, got {steps}, {n_new}, {n_replay}")
+    if n_new == 0 or n_replay == 0:
+        return steps
+    return math.floor(steps * (n_new + n_replay) / n_new + 0.5)
+
+
 def pick_replay(pool_ids: Iterable[str], k: int, seed: int) -> list[str]:
     """A seeded sample of min(k, pool size) distinct ids, returned sorted.
 
