@@ -9,7 +9,8 @@ is reused, an unfinished one resumed), then reads each run's store:
   module's change, labelled per run: taught (a stage taught one of its skills),
   replayed (it got replay or self-replay rows: their count) or untouched;
 - the probe overlap: training items whose content (operation and operands) equals a
-  probe's, counted directly, and what the filter dropped;
+  probe's, or whose text works out a probe's operation on the way, counted directly,
+  and what the filter dropped;
 - per round, the items kept and rejected (by reason), and the longest candidate
   completion when it would not fit the assessment's answer cap;
 - two answers per taught skill, before and after, as the student wrote them.
@@ -90,7 +91,11 @@ def read_run(run: Any, wall: float) -> dict[str, Any]:
         }
     keys = {run.scorer.content_key(p.prompt) for p in probes}
     trained = run.store.items("train")
-    overlap = sum(run.scorer.content_key(t.prompt) in keys for t in trained)
+    overlap = sum(
+        run.scorer.content_key(t.prompt) in keys
+        or bool(run.scorer.stated_keys(f"{t.prompt}\n{t.completion()}") & keys)
+        for t in trained
+    )
     dropped = Counter()
     for d in data:
         dropped.update(d.get("probe_filter", {}))

@@ -4,7 +4,8 @@ Each round, the round's starting student (the previous round's adapter, or the b
 model) answers fresh questions of the modules the round does not teach, drawn where
 its last assessment says it tends to be right: written by the teacher for a built-in
 domain, drawn from the seed pool for seed data, never a probe (the probe-leak filter
-of `pedagogy.adapter` applies). The run's scorer checks each answer against the gold;
+of `pedagogy.adapter` applies, and an answer that works out a probe's operation on the
+way is dropped). The run's scorer checks each answer against the gold;
 only verified answers that ended before the token limit are kept, as items of
 rendering `self` whose completion is the student's text verbatim, up to
 `adapter.self_replay` of the round's training rows. Training on them keeps the
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 from ioa_agent.display import progress_bar
 from ioa_agent.items import SELF, Item
-from ioa_agent.pedagogy.adapter import filter_items
+from ioa_agent.pedagogy.adapter import drop_stated, filter_items
 from ioa_agent.pedagogy.organizer import replay_count
 from ioa_agent.run import Run, derive_seed
 
@@ -64,7 +65,8 @@ def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> tuple[list[
 
 def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> tuple[list[Item], int]:
     """The starting student's verified answers on `outside` modules, at the configured
-    share, and how many drawn questions the probe filter dropped.
+    share, and how many the probe filter dropped: drawn questions, and answers that
+    compute a probe's content on the way.
 
     `n_new` is the count of the round's new items; the share is taken of new plus self
     rows, as replay's is (`organizer.replay_count`).
@@ -85,7 +87,10 @@ def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> tuple
         for q, out, (_, ok), done in zip(asked, outputs, verdicts, ended, strict=True)
         if ok and done and out.strip()
     ]
-    return own[:want], leaked
+    # an answer that works out a probe's operation on the way ("3 * 4 = 12") states it
+    probe_keys = {run.scorer.content_key(p.prompt) for p in run.store.items("probe")}
+    own, stated = drop_stated(own, probe_keys, run.scorer.stated_keys)
+    return own[:want], leaked + stated
 
 
 def finished(run: Run, outputs: Sequence[str]) -> list[bool]:

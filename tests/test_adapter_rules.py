@@ -9,6 +9,7 @@ import pytest
 from ioa_agent.items import Item
 from ioa_agent.pedagogy.adapter import (
     choose_strategies,
+    drop_stated,
     filter_items,
     ngrams,
     normalized_question,
@@ -189,3 +190,23 @@ def test_arithmetic_training_items_never_take_a_probes_operands():
         train += [arithmetic.rewrite(t, ["cognitive_load"], "standard") for t in train[:30]]
         train_keys = {arithmetic.content_key(t.prompt) for t in train if t.answer}
         assert not keys & train_keys, module
+
+
+def test_a_worked_step_that_is_a_probe_states_it():
+    from ioa_agent.domains import arithmetic
+    from ioa_agent.domains.scorers import Scorer
+
+    stated = arithmetic.stated_keys
+    assert stated("3 × 4 = 12; 20 - 12 = 8.") == {"mul:a=3,b=4", "sub:a=20,b=12"}
+    assert stated("8 + 7 + 1 = 16") == {"add:a=7,b=8", "add:a=1,b=7"}
+    assert stated("Ben pays 4 * 3 = 12") == stated("What is 3 × 4?") == {"mul:a=3,b=4"}
+    assert stated("1/2 + 3/4 = 5/4; $2.50 × 3; a 3-digit number") == set()
+    assert stated("Find the remainder of 4 ÷ 3.") == {"div:a=4,b=3", "rem:a=4,b=3"}
+    probe_keys = {Scorer("arithmetic").content_key("What is 4 × 3?")}
+    money = _item("Ivy buys 3 kites at $4 each and pays $20. How much change?")
+    money = money.model_copy(update={"rationale": "3 × 4 = 12; 20 - 12 = 8.", "answer": "8"})
+    direct = money.model_copy(update={"rationale": "20 - 3 × 5 = 5.", "answer": "5"})
+    kept, dropped = drop_stated([money, direct], probe_keys, Scorer("arithmetic").stated_keys)
+    assert kept == [direct] and dropped == 1
+    # other domains match probes by their question only
+    assert drop_stated([money], probe_keys, Scorer("math").stated_keys) == ([money], 0)

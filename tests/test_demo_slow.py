@@ -22,7 +22,7 @@ def test_demo_masters_its_first_stages_and_keeps_the_rest(tmp_path: Path) -> Non
     passes the gate on its 16 held-out probes and the route "mastered → next stage"
     runs; every taught skill rises by at least 0.3 with a paired interval above 0; no
     untouched module falls beyond its interval; no training item shares a probe's
-    operands."""
+    operands or works them out on the way."""
     demo = load_config(None).model_dump(mode="json")
     cfg = merge(demo, {"max_rounds": 2})
     path = write_config(tmp_path / "cfg.yaml", cfg)
@@ -59,6 +59,8 @@ def test_demo_masters_its_first_stages_and_keeps_the_rest(tmp_path: Path) -> Non
     keys = {run.scorer.content_key(p.prompt) for p in probes}
     trained = run.store.items("train")
     assert trained and not [t.prompt for t in trained if run.scorer.content_key(t.prompt) in keys]
+    stated = [t for t in trained if run.scorer.stated_keys(f"{t.prompt}\n{t.completion()}") & keys]
+    assert not stated  # nor works one out on the way ("3 * 4 = 12" in a money problem)
     # the Adapter scored renderings and each round trained on its pick
     for event in run.store.events("renderings"):
         rnd = event["payload"]["round"]

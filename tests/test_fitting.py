@@ -165,6 +165,32 @@ def test_self_replay_keeps_verified_answers_outside_the_stage(
     assert own_answers(run, 2, [], n_new=20) == ([], 0)
 
 
+def test_self_replay_drops_an_answer_that_works_out_a_probe(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ioa_agent.assessment as assessment
+    from ioa_agent.nodes.diagnose import ensure_probes
+    from ioa_agent.self_replay import own_answers
+
+    over = {"adapter": {"self_replay": 0.5}, "assess": {"max_new_tokens": 64}}
+    run = create_run(parse_config(tiny_config(tiny_model, **over)), tmp_path)
+    ensure_probes(run)
+    probe = next(p for p in run.store.items("probe") if p.module == "arithmetic/multiplication")
+    a, b = (int(n) for n in arithmetic.parse(probe.prompt)[1].values())
+    step = f"{b} * {a} = {a * b}"  # the probe's fact, its operands the other way round
+
+    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
+        right = [arithmetic.solve(p).answer for p in prompts]
+        return [f"{step}; so {r}." if i % 2 == 0 else f"So {r}." for i, r in enumerate(right)]
+
+    monkeypatch.setattr(assessment, "student_outputs", answers)
+    outside = [m.id for m in run.store.modules() if m.id != "arithmetic/addition"]
+    own, dropped = own_answers(run, 2, outside, n_new=1000)
+    asked = run.config.adapter.self_replay_questions
+    assert own and all(step not in it.rationale for it in own)
+    assert len(own) == asked // 2 and dropped >= asked - asked // 2
+
+
 def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path: Path) -> None:
     from ioa_agent.nodes.diagnose import ensure_probes
     from ioa_agent.self_replay import questions

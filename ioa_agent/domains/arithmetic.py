@@ -160,6 +160,22 @@ def content_key(prompt: str) -> str | None:
     return operand_key(parsed[0], parsed[1]) if parsed else None
 
 
+_STATED = re.compile(r"(?<![\d/.])(\d+)\s*([-+−×*÷])\s*(?=(\d+)(?![\d/]|\.\d))")
+_STATED_AS = {"+": ("add",), "-": ("sub",), "−": ("sub",), "×": ("mul",), "*": ("mul",)}
+_STATED_AS["÷"] = ("div", "rem")
+
+
+def stated_keys(text: str) -> set[str]:
+    """`operand_key`s of the bare operations a text writes out ("3 × 4" and "20 - 12" in
+    "3 × 4 = 12; 20 - 12 = 8"): a worked answer that computes a probe's operation on its
+    operands states the probe's fact. Whole numbers only (not parts of 1/2 or 2.50)."""
+    return {
+        operand_key(BY_NAME[name], {"a": int(a), "b": int(b)})
+        for a, op, b in _STATED.findall(text)
+        for name in _STATED_AS[op]
+    }
+
+
 def _distinct(
     module: str,
     level: int,

@@ -72,6 +72,12 @@ class Scorer:
                 return found
         return normalized_question(prompt)
 
+    def stated_keys(self, text: str) -> set[str]:
+        """The probe contents a worked text computes on its way, for the probe filter: an
+        arithmetic text's bare operations ("3 × 4" in "3 × 4 = 12; 20 - 12 = 8"); none in
+        other domains, whose probes are matched by their questions."""
+        return arithmetic.stated_keys(text) if self.kind == "arithmetic" else set()
+
     def check(self, items: list[Item], answers: list[str | None]) -> list[bool]:
         """Is each answer (already extracted) right for its item."""
         if self.kind == "arithmetic":

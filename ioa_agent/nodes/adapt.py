@@ -31,7 +31,7 @@ from langgraph.runtime import Runtime
 from ioa_agent.display import console, progress_bar
 from ioa_agent.fitting import fit, fits
 from ioa_agent.items import Item, ModuleSpec, Strategy, Variant
-from ioa_agent.pedagogy.adapter import choose_strategies, filter_items
+from ioa_agent.pedagogy.adapter import choose_strategies, drop_stated, filter_items
 from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
 from ioa_agent.pedagogy.skills import skill_ratios
 from ioa_agent.pedagogy.strategies import (
@@ -294,6 +294,9 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
             skipped(run, rnd, "rendering", "skipped: the items train in the teacher's text")
         if fitted:
             run.store.log_event(f"render:{rnd}", "adapt", "renderings", fitted)
+        # no kept item's text, in the rendering it trains in, computes a probe's content
+        probe_keys = {run.scorer.content_key(p) for p in probes}
+        kept, stated = drop_stated(kept, probe_keys, run.scorer.stated_keys)
         spent["rendering"] = run.teacher.metered_tokens()
         taught = {it.module for it in kept}
         outside = [m.id for m in run.store.modules() if m.id not in taught]
@@ -356,7 +359,10 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
             "rendered": sum(g.get("kept", 0) for g in fitted.get("groups", [])),
             "replay": len(replay),
             "rejected": dict(reasons),
-            "probe_filter": {"training": reasons.get("probe_leak", 0), "self_replay": own_leaks},
+            "probe_filter": {
+                "training": reasons.get("probe_leak", 0) + stated,
+                "self_replay": own_leaks,
+            },
             "tokens": {b: spent[b] - spent[a] for a, b in zip(marks, marks[1:], strict=False)},
             "strategy": run.config.strategy,
             "teacher_tokens": run.teacher.spent_tokens(),

@@ -5,6 +5,8 @@
 - `similarity` is the Jaccard similarity of word n-grams of normalised text.
 - `filter_items` keeps synthesized items that are verified, not near-duplicates of
   each other and do not leak a probe.
+- `drop_stated` drops the items whose training text computes a probe's content on the
+  way (a worked step that is a probe's operation on its operands).
 
 This module does not call the teacher, rewrite text or check answers itself: the
 caller passes the teacher's answers and an answer-matching function in.
@@ -195,3 +197,18 @@ def filter_items(
             kept.append(item)
             kept_index.add(item_grams)
     return kept, rejected
+
+
+def drop_stated(
+    items: Sequence[Item], probe_keys: set[str], stated: Callable[[str], set[str]]
+) -> tuple[list[Item], int]:
+    """The items whose training text (prompt and completion, in its rendering) computes
+    no probe's content on the way, and how many were dropped.
+
+    `stated` gives the contents a text computes (the domain's `Scorer.stated_keys`: for
+    arithmetic, each bare operation it writes out, so "3 × 4 = 12" inside a worked
+    money problem states the probe "What is 4 × 3?"); `probe_keys` are the probes'
+    content keys. Runs after the rendering is chosen, on the text that will train.
+    """
+    kept = [it for it in items if not stated(f"{it.prompt}\n{it.completion()}") & probe_keys]
+    return kept, len(items) - len(kept)
