@@ -8,7 +8,9 @@ breakdown, answer with a one-line reason). For each rendering and seed the stude
 steps, and is scored on held-out probes of the module (and of a second, untaught
 module) after each step count. The probes are spread evenly over the levels and drawn
 from the operand tuples the domain sets aside for probes (`arithmetic_holdout.held_out`), so
-none shares a training item's operands; answers may run to the longest completion of
+none shares a training item's operands, and an item that some rendering works out a
+probe's operation in on the way ("3 + 4 = 7" as a column step) is dropped for every
+rendering; answers may run to the longest completion of
 any rendering plus a margin (`--tokens` is raised to that). Training continues from
 the previous step count's adapter with a constant learning rate, so the step counts
 are points of one run.
@@ -73,6 +75,19 @@ def shared_operands(train: list[Item], probes: list[Item]) -> int:
     """Probes whose operand tuple (and operation) some training item has."""
     trained = {arithmetic.content_key(it.prompt) for it in train}
     return sum(arithmetic.content_key(p.prompt) in trained for p in probes)
+
+
+def stating(items: list[Item], probes: list[Item], names: list[str]) -> set[int]:
+    """Indexes of the items some rendering of which works out a probe's operation on its
+    operands on the way (a column step "3 + 4 = 7" for the probe 4 + 3): the run's
+    `drop_stated` rule, applied to every candidate so all train on the same items."""
+    keys = {arithmetic.content_key(p.prompt) for p in probes}
+    return {
+        i
+        for name in names
+        for i, row in enumerate(rendered(items, name))
+        if arithmetic.stated_keys(f"{row['prompt']}\n{row['completion']}") & keys
+    }
 
 
 def answer_room(model: Path, data: dict[str, list[dict[str, str]]], asked: int) -> int:
@@ -168,6 +183,10 @@ def main() -> int:
     if overlap:
         raise SystemExit(f"{overlap} probes share operands with training items")
     names = [n for n in [TEACHER, *RENDERINGS] if n in args.renderings]
+    drop = stating(train_items, probes, names)
+    if drop:
+        print(f"{len(drop)} training items dropped: a rendering works out a probe on the way")
+    train_items = [it for i, it in enumerate(train_items) if i not in drop]
     data = {name: rendered(train_items, name) for name in names}
     args.tokens = answer_room(model, data, args.tokens)
 
@@ -201,7 +220,8 @@ def main() -> int:
         overlap += shared_operands(items, probes)
         if overlap:
             raise SystemExit(f"{overlap} probes share operands with warm-up items")
-        rows = rendered(items, args.warm_rendering)
+        drop = stating(items, probes, [args.warm_rendering])
+        rows = rendered([it for i, it in enumerate(items) if i not in drop], args.warm_rendering)
         warm, _ = train(rows, args.work / "warm", None, args.warm_steps, 0)
         done = f"{args.warm_steps} steps on levels {args.warm_levels}"
         print(f"warm student: {done}, {args.warm_rendering}")
