@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ioa_agent.display import progress_bar
+from ioa_agent.domains.seed import seed_items
 from ioa_agent.items import SELF, Item
 from ioa_agent.pedagogy.adapter import drop_stated, filter_items
 from ioa_agent.pedagogy.organizer import replay_count
@@ -49,12 +50,7 @@ def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> tuple[list[
         if k == 0:
             continue
         seed = derive_seed(run.config.seed, "self", rnd, m, lv)
-        if run.config.seed_data is not None:
-            from ioa_agent.domains.seed import seed_items
-
-            drawn += seed_items(run, specs[m], lv, k, seed)
-        else:
-            drawn += run.teacher.write_items(specs[m], lv, k, seed)
+        drawn += seed_items(run, specs[m], lv, k, seed)
     probes = [p.prompt for p in run.store.items("probe")]
     kept, dropped = filter_items(
         [(it, it.answer) for it in drawn], probes, lambda a, g: a == g, key=run.scorer.content_key

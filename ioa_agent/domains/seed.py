@@ -245,8 +245,10 @@ def _classified(run: Run, items: list[Item]) -> tuple[list[ModuleSpec], list[Ite
 
 
 def seed_items(run: Run, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
-    """`n` seed items of `module` at `level` from the pool (nearest level first);
-    the teacher writes the rest when the pool runs short."""
+    """`n` seed items of `module` at `level`: from the seed-data pool (nearest level
+    first), and written by the teacher where the pool runs short or, for a domain
+    without seed data (the built-in one), for all `n`. The Adapter's writing and
+    self-replay both draw here."""
     pool = run.store.items("seed", module=module.id, before_round=1)
     rng = random.Random(seed)
     ordered = sorted(pool, key=lambda it: (abs(it.level - level), rng.random()))

@@ -29,8 +29,9 @@ from collections.abc import Callable
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import console, progress_bar
+from ioa_agent.domains.seed import seed_items
 from ioa_agent.fitting import fit, fits
-from ioa_agent.items import Item, ModuleSpec, Strategy, Variant
+from ioa_agent.items import Item, Strategy, Variant
 from ioa_agent.pedagogy.adapter import choose_strategies, drop_stated, filter_items
 from ioa_agent.pedagogy.organizer import pick_replay, plan_round, replay_count
 from ioa_agent.pedagogy.skills import skill_ratios
@@ -80,7 +81,7 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
                 tag = (rnd,) if rep == 0 else (rnd, rep)
                 seed = derive_seed(run.config.seed, "seed", module, level, variant, *tag)
                 n = seeds_per_entry(method, cfg.seeds_per_module, specs[module].levels, flat)
-                seeds = draw_seeds(run, specs[module], level, n, seed)
+                seeds = seed_items(run, specs[module], level, n, seed)
                 run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
                 rewrite = strategies if rewrites(method) else None
                 if run.config.seed_data is not None:  # seed items with a worked solution
@@ -97,15 +98,6 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
         except BudgetSpent:  # keep what was made; the run records what it spent
             skipped(run, rnd, "writing", "stopped: the budget is spent")
     return candidates
-
-
-def draw_seeds(run: Run, module: ModuleSpec, level: int, n: int, seed: int) -> list[Item]:
-    """Seed items for Eq. 1: from the seed data's pool when the domain has one."""
-    if run.config.seed_data is not None:
-        from ioa_agent.domains.seed import seed_items
-
-        return seed_items(run, module, level, n, seed)
-    return run.teacher.write_items(module, level, n, seed)
 
 
 def make_items(

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ioa_agent.assessment import paired_by_module
 from ioa_agent.pedagogy.skills import skill_ratios
 from ioa_agent.run import Run
 from ioa_agent.serve import reading
@@ -146,22 +147,6 @@ def history(run: Run, limit: int = 12) -> list[dict[str, str]]:
     return reading.history(run, limit)
 
 
-def _paired(run: Run, last: int) -> dict[str, dict[str, Any]]:
-    """Per module, on the same probes: items the last round gained and lost against round 0."""
-    probes = {p.id: p.module for p in run.store.items("probe")}
-    before = {r["item_id"]: int(r["correct"]) for r in run.store.assessment(0)}
-    after = {r["item_id"]: int(r["correct"]) for r in run.store.assessment(last)}
-    out: dict[str, dict[str, Any]] = {}
-    for item, module in probes.items():
-        if item not in before or item not in after:
-            continue
-        row = out.setdefault(module, {"gained": 0, "lost": 0, "n": 0})
-        row["n"] += 1
-        row["gained"] += int(after[item] and not before[item])
-        row["lost"] += int(before[item] and not after[item])
-    return out
-
-
 def _renderings(run: Run) -> list[dict[str, Any]]:
     rows = []
     for e in run.store.events("renderings"):
@@ -222,7 +207,7 @@ def detail(root: Path, path: Path) -> dict[str, Any]:
         modules, paired, rounds = [], {}, []
         if data is not None:
             modules = sorted(data.p_t)
-            paired = _paired(run, data.final.round)
+            paired = paired_by_module(run, data.final.round)
             losses = _losses(run)
             rounds = [
                 {**r.__dict__, "loss": losses.get(r.round, {}).get("final_loss")}
