@@ -22,6 +22,7 @@ import pytest
 import yaml
 from serve_runs import built_runs, client, fresh_runs, poison_samples, wait_free
 
+from ioa_agent.assessment import paired_by_module
 from ioa_agent.cli import main
 from ioa_agent.run import find_run
 from ioa_agent.runner import snapshot
@@ -62,7 +63,10 @@ def test_runs_and_run_pages_show_real_runs(runs: Path) -> None:
         assert m in run
     assert 'id="ratios"' in run and 'id="rounds"' in run and 'id="spend"' in run
     assert "r0" in run and "r2" in run  # P_S/P_T at every round
-    assert "of " in run and "items)" in run  # the paired change on the same probes
+    # each module's paired change on the same probes, as the run's own figures count it
+    last = fin.store.assessed_rounds()[-1]
+    for m, c_m in paired_by_module(fin, last).items():
+        assert f"(+{c_m['gained']} / −{c_m['lost']} of {c_m['n']} items)" in run, m
     assert 'href="/runs/finished/report"' in run and "built-in method" not in run
     for name in ("dag", "trajectories"):
         fig = c.get(f"/runs/finished/fig/{name}.png")
