@@ -77,9 +77,8 @@ def normalized_question(text: str) -> str:
     return " ".join(toks)
 
 
-def ngrams(text: str, n: int = 3) -> frozenset[Gram]:
-    """The set of word n-grams; a text shorter than n gives its whole token tuple."""
-    toks = tokens(text)
+def token_grams(toks: tuple[str, ...], n: int = 3) -> frozenset[Gram]:
+    """The set of n-grams of a token tuple; a tuple shorter than n gives itself."""
     if not toks:
         return frozenset()
     if len(toks) < n:
@@ -87,7 +86,13 @@ def ngrams(text: str, n: int = 3) -> frozenset[Gram]:
     return frozenset(toks[i : i + n] for i in range(len(toks) - n + 1))
 
 
-def _jaccard(a: frozenset[Gram], b: frozenset[Gram]) -> float:
+def ngrams(text: str, n: int = 3) -> frozenset[Gram]:
+    """The set of word n-grams; a text shorter than n gives its whole token tuple."""
+    return token_grams(tokens(text), n)
+
+
+def jaccard(a: frozenset[Gram], b: frozenset[Gram]) -> float:
+    """|a ∩ b| / |a ∪ b| (two empty sets: 1.0)."""
     if not a and not b:
         return 1.0
     inter = len(a & b)
@@ -96,7 +101,7 @@ def _jaccard(a: frozenset[Gram], b: frozenset[Gram]) -> float:
 
 def similarity(a: str, b: str, n: int = 3) -> float:
     """Jaccard similarity of the word n-gram sets of two texts (two empty texts: 1.0)."""
-    return _jaccard(ngrams(a, n), ngrams(b, n))
+    return jaccard(ngrams(a, n), ngrams(b, n))
 
 
 class _Index:
@@ -140,7 +145,7 @@ class _Index:
                 if idx in seen:
                     continue
                 seen.add(idx)
-                if _jaccard(grams, self.sets[idx]) >= self.threshold:
+                if jaccard(grams, self.sets[idx]) >= self.threshold:
                     return True
         return False
 

@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
-from ioa_agent.pedagogy.adapter import tokens
+from ioa_agent.pedagogy.adapter import jaccard, token_grams, tokens
 
 Z95 = 1.959963984540054
 
@@ -77,29 +77,17 @@ def skeleton(text: str) -> tuple[str, ...]:
     return tuple("0" if t[0].isdigit() else t for t in tokens(text))
 
 
-def _grams(skel: tuple[str, ...], n: int = 3) -> frozenset[tuple[str, ...]]:
-    if len(skel) < n:
-        return frozenset({skel}) if skel else frozenset()
-    return frozenset(skel[i : i + n] for i in range(len(skel) - n + 1))
-
-
 def in_template(
     text: str, templates: Iterable[frozenset[tuple[str, ...]]], threshold: float = 0.5
 ) -> bool:
     """Whether `text`'s skeleton 3-grams are ≥ `threshold` Jaccard-similar to a template's."""
-    grams = _grams(skeleton(text))
-    if not grams:
-        return False
-    for t in templates:
-        inter = len(grams & t)
-        if inter and inter / (len(grams) + len(t) - inter) >= threshold:
-            return True
-    return False
+    grams = token_grams(skeleton(text))
+    return bool(grams) and any(jaccard(grams, t) >= threshold for t in templates)
 
 
 def templates_of(completions: Iterable[str]) -> list[frozenset[tuple[str, ...]]]:
     """The distinct skeleton 3-gram sets of the taught completions."""
-    return list({_grams(skeleton(c)) for c in completions} - {frozenset()})
+    return list({token_grams(skeleton(c)) for c in completions} - {frozenset()})
 
 
 def format_leak(
