@@ -97,7 +97,16 @@ RENEW_TRIES = 40
 _BARE = re.compile(
     r"(?:what is|compute|calculate|find)?\s*(\d+)\s*([-+×x*÷])\s*(\d+)\s*[?.=]*", re.IGNORECASE
 )
-_BARE_OPS = {"+": "add", "-": "sub", "×": "mul", "x": "mul", "X": "mul", "*": "mul", "÷": "div"}
+_BARE_OPS = {
+    "+": "add",
+    "-": "sub",
+    "−": "sub",
+    "×": "mul",
+    "x": "mul",
+    "X": "mul",
+    "*": "mul",
+    "÷": "div",
+}
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -161,8 +170,6 @@ def content_key(prompt: str) -> str | None:
 
 
 _STATED = re.compile(r"(?<![\d/.])(\d+)\s*([-+−×*÷])\s*(?=(\d+)(?![\d/]|\.\d))")
-_STATED_AS = {"+": ("add",), "-": ("sub",), "−": ("sub",), "×": ("mul",), "*": ("mul",)}
-_STATED_AS["÷"] = ("div", "rem")
 
 
 def stated_keys(text: str) -> set[str]:
@@ -172,7 +179,8 @@ def stated_keys(text: str) -> set[str]:
     return {
         operand_key(BY_NAME[name], {"a": int(a), "b": int(b)})
         for a, op, b in _STATED.findall(text)
-        for name in _STATED_AS[op]
+        # "a ÷ b" is both a quotient's and a remainder's content
+        for name in ((_BARE_OPS[op], "rem") if op == "÷" else (_BARE_OPS[op],))
     }
 
 
