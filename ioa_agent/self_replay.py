@@ -39,7 +39,7 @@ def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> tuple[list[
         seen[(row["module"], row["level"])].append(int(row["correct"]))
     cells = [(m, lv) for m in modules for lv in range(1, specs[m].levels + 1)]
     if not cells or n <= 0:
-        return []
+        return [], 0
     weight = {c: sum(seen[c]) / len(seen[c]) if seen[c] else 0.0 for c in cells}
     if not any(weight.values()):  # right nowhere yet: ask everywhere alike
         weight = dict.fromkeys(cells, 1.0)
@@ -59,10 +59,12 @@ def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> tuple[list[
     return kept[:n], sum(reason == "probe_leak" for _, reason in dropped)
 
 
-def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> tuple[list[Item], int]:
-    """The starting student's verified answers on `outside` modules, at the configured
-    share, and how many the probe filter dropped: drawn questions, and answers that
-    compute a probe's content on the way.
+def own_answers(
+    run: Run, rnd: int, outside: Sequence[str], n_new: int, asked: int
+) -> tuple[list[Item], int]:
+    """The starting student's verified answers to about `asked` questions on `outside`
+    modules, at the configured share, and how many the probe filter dropped: drawn
+    questions, and answers that compute a probe's content on the way.
 
     `n_new` is the count of the round's new items; the share is taken of new plus self
     rows, as replay's is (`organizer.replay_count`).
@@ -73,14 +75,14 @@ def own_answers(run: Run, rnd: int, outside: Sequence[str], n_new: int) -> tuple
         return [], 0
     from ioa_agent.assessment import student_outputs
 
-    asked, leaked = questions(run, outside, cfg.self_replay_questions, rnd)
-    with progress_bar(f"self-replay answers (round {rnd})", len(asked)) as advance:
-        outputs = student_outputs(run, rnd - 1, [q.prompt for q in asked], advance)
-    verdicts = run.scorer.check_outputs(asked, outputs)
+    drawn, leaked = questions(run, outside, asked, rnd)
+    with progress_bar(f"self-replay answers (round {rnd})", len(drawn)) as advance:
+        outputs = student_outputs(run, rnd - 1, [q.prompt for q in drawn], advance)
+    verdicts = run.scorer.check_outputs(drawn, outputs)
     ended = finished(run, outputs)
     own = [
         q.model_copy(update={"rationale": out.strip(), "rendering": SELF})
-        for q, out, (_, ok), done in zip(asked, outputs, verdicts, ended, strict=True)
+        for q, out, (_, ok), done in zip(drawn, outputs, verdicts, ended, strict=True)
         if ok and done and out.strip()
     ]
     # an answer that works out a probe's operation on the way ("3 * 4 = 12") states it

@@ -259,6 +259,16 @@ class RunStore:
         ).fetchone()
         return {"calls": row[0], "distinct": row[1], "tokens_in": row[2], "tokens_out": row[3]}
 
+    def tokens_per_written_item(self) -> float | None:
+        """Teacher tokens (in + out) per item of the `write_items` calls paid for so far,
+        call overhead included; None before any."""
+        row = self.db.execute(
+            "select coalesce(sum(c.tokens_in + c.tokens_out), 0),"
+            " coalesce(sum(json_extract(k.request, '$.n')), 0) from teacher_calls c"
+            " join teacher_cache k on k.key = c.key where c.task = 'write_items'"
+        ).fetchone()
+        return row[0] / row[1] if row[1] else None
+
     def teacher_usage_by_node(self) -> list[dict[str, Any]]:
         """Per node: real calls, tokens, cost, seconds, failed calls, faults, cache hits."""
         out: dict[str, dict[str, Any]] = {}

@@ -17,7 +17,8 @@ round join them (`ioa_agent.self_replay`). The dataset
 is written atomically once per round; a re-run finds it and does nothing. All teacher
 calls go through the run's cache. The run's strategy (pedagogy.strategies) picks the
 plan, whether items are rewritten, and for `targeted` synthesis from the student's
-failures; generation stops at the round's share of the teacher-token budget.
+failures; generation stops at the round's share of the teacher-token budget, and
+self-replay asks only the questions the rest of the share pays for.
 """
 
 from __future__ import annotations
@@ -186,11 +187,11 @@ def budget_guard(run: Run, rnd: int) -> Callable[..., bool]:
     Without a budget it is never true. The hard limit is the teacher's own
     (`BudgetSpent`).
     """
-    budget = run.config.teacher.budget_tokens
     start = run.teacher.spent_tokens()
-    allowance = round_allowance(budget, start, run.config.max_rounds - rnd + 1)
-    if allowance is None:
+    end = share_end(run, rnd)
+    if end is None:
         return lambda made, upcoming=0: False
+    allowance = end - start
     reserve = fits(run.config)
     measured = phase_costs(run) if reserve else {}
     cfg = run.config.adapter
@@ -208,6 +209,29 @@ def budget_guard(run: Run, rnd: int) -> Callable[..., bool]:
         return writing + per_item * upcoming + render * total + own >= allowance
 
     return spent
+
+
+def share_end(run: Run, rnd: int) -> int | None:
+    """The spent-token mark where this round's share of the budget ends (an even split
+    of what is left over the rounds left); None without a budget."""
+    spent = run.teacher.spent_tokens()
+    rounds_left = run.config.max_rounds - rnd + 1
+    allowance = round_allowance(run.config.teacher.budget_tokens, spent, rounds_left)
+    return None if allowance is None else spent + allowance
+
+
+def replay_questions(run: Run, rnd: int, end: int | None) -> int:
+    """Self-replay questions the round can pay for: `adapter.self_replay_questions`, or
+    fewer when writing them would pass the round's share `end`, at the tokens per item
+    the teacher's `write_items` calls have cost in this run so far. A cut is logged."""
+    want = run.config.adapter.self_replay_questions
+    per_item = run.store.tokens_per_written_item()
+    if end is None or per_item is None:
+        return want
+    n = min(want, int(max(0, end - run.teacher.spent_tokens()) // per_item))
+    if n < want:
+        skipped(run, rnd, "self_replay", f"asks {n} of {want} questions")
+    return n
 
 
 def skipped(run: Run, rnd: int, step: str, detail: str) -> None:
@@ -258,6 +282,7 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         cfg = run.config.adapter
         probes = [p.prompt for p in run.store.items("probe")]
         spent = {"start": run.teacher.metered_tokens()}  # the same after a crash and resume
+        end = share_end(run, rnd)
         made = (
             synthesize_from_failures(run, rnd)
             if from_failures(run.config.strategy, rnd)
@@ -295,8 +320,9 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         own: list[Item] = []
         own_leaks = 0
         try:
-            if kept:
-                own, own_leaks = own_answers(run, rnd, outside, len(kept))
+            asked = replay_questions(run, rnd, end) if kept and outside and cfg.self_replay else 0
+            if asked:
+                own, own_leaks = own_answers(run, rnd, outside, len(kept), asked)
         except BudgetSpent:  # no tokens left to write the questions
             skipped(run, rnd, "self_replay", "skipped: no questions could be written")
         spent["self_replay"] = run.teacher.metered_tokens()
