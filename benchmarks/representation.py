@@ -16,8 +16,8 @@ the previous step count's adapter with a constant learning rate, so the step cou
 are points of one run.
 
 Before any training, the starting student scores a sample of each rendering
-(s(A|Q), s(A), IFD, and s(ans|Q) on the answer's own tokens; `ioa_agent.student.score`)
-and the Adapter's rule (`ioa_agent.pedagogy.renderings.pick`) picks one, the candidate
+(s(A|Q), s(A), IFD, and s(ans|Q) on the answer's own tokens; `ioa_agent.adapter.score`)
+and the Adapter's rule (`ioa_agent.adapter.renderings.pick`) picks one, the candidate
 rule (lowest s(ans|Q)) another. The table shows accuracy per rendering and step count
 (mean ± std over seeds) and marks the picks; the rule's pick is compared, paired per
 probe and seed, with the best fixed rendering, and the candidate's pick with the
@@ -47,10 +47,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from ioa_agent.adapter.renderings import ANSWER_RULE, RULE, pick, summarize  # noqa: E402
 from ioa_agent.domains import arithmetic  # noqa: E402
 from ioa_agent.items import RENDERINGS, TEACHER, Item  # noqa: E402
 from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
-from ioa_agent.pedagogy.renderings import ANSWER_RULE, RULE, pick, summarize  # noqa: E402
 from ioa_agent.results import write_results  # noqa: E402
 from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 
@@ -95,7 +95,7 @@ def answer_room(model: Path, data: dict[str, list[dict[str, str]]], asked: int) 
     fitting.MARGIN: a rendering cut off at assessment would lose by truncation."""
     from transformers import AutoTokenizer
 
-    from ioa_agent.fitting import MARGIN
+    from ioa_agent.adapter.fitting import MARGIN
 
     tokenizer = AutoTokenizer.from_pretrained(str(model))
     longest = max(
@@ -165,9 +165,9 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=ROOT / "checkpoints" / "representation")
     args = p.parse_args()
 
+    from ioa_agent.adapter.score import answer_scores
     from ioa_agent.config import load_config
     from ioa_agent.student.models import resolve_model
-    from ioa_agent.student.score import answer_scores
     from ioa_agent.student.train import TrainJob
     from ioa_agent.student.train_runner import run_training
 

@@ -196,7 +196,7 @@ class AdapterConfig(_Section):
     rendering: Literal["auto", "teacher", "direct", "breakdown", "reason"] = Field(
         "auto",
         description="`auto`: the round's starting student scores a sample of each rendering "
-        "(s(A|Q), IFD) and the rule picks (pedagogy.renderings; strategies that adapt "
+        "(s(A|Q), IFD) and the rule picks (adapter.renderings; strategies that adapt "
         "material only); a name: always that rendering, for any strategy.",
     )
     render_sample: int = Field(

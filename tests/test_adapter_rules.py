@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from ioa_agent.items import Item
-from ioa_agent.pedagogy.adapter import (
+from ioa_agent.adapter.filters import (
     choose_strategies,
     drop_stated,
     filter_items,
@@ -16,6 +15,7 @@ from ioa_agent.pedagogy.adapter import (
     similarity,
     tokens,
 )
+from ioa_agent.items import Item
 
 
 @pytest.mark.parametrize(

@@ -71,8 +71,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_trained_text_scores_lower_than_untrained_text(trained: dict[str, Any]) -> None:
-    from ioa_agent.pedagogy.renderings import summarize
-    from ioa_agent.student.score import answer_losses
+    from ioa_agent.adapter.renderings import summarize
+    from ioa_agent.adapter.score import answer_losses
 
     seen = [(r["prompt"], r["completion"]) for r in trained["rows"][:16]]
     unseen = [(q, f"The sum of these is {i}, I think.") for i, (q, _) in enumerate(seen)]
@@ -95,8 +95,8 @@ def test_trained_text_scores_lower_than_untrained_text(trained: dict[str, Any]) 
 def test_answer_tokens_score_the_answer_not_the_format(trained: dict[str, Any]) -> None:
     """s(ans|Q) is the mean loss over exactly the tokens where the completion states the
     answer, p their joint probability; the format's tokens do not count."""
+    from ioa_agent.adapter.score import _answer_ids, answer_scores, answer_span, token_losses
     from ioa_agent.student.generate import load_model
-    from ioa_agent.student.score import _answer_ids, answer_scores, answer_span, token_losses
 
     text = "3 + 4 = 7; carry 0; so 17.\nThe answer is 17."
     assert answer_span(text, "17") == (text.index("so 17") + 3, text.index("so 17") + 5)
@@ -133,8 +133,8 @@ def test_self_replay_keeps_verified_answers_outside_the_stage(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ioa_agent.assessment as assessment
+    from ioa_agent.adapter.self_replay import own_answers
     from ioa_agent.nodes.diagnose import ensure_probes
-    from ioa_agent.self_replay import own_answers
 
     config = parse_config(tiny_config(tiny_model, adapter={"self_replay": 0.5}))
     run = create_run(config, tmp_path)
@@ -169,8 +169,8 @@ def test_self_replay_drops_an_answer_that_works_out_a_probe(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ioa_agent.assessment as assessment
+    from ioa_agent.adapter.self_replay import own_answers
     from ioa_agent.nodes.diagnose import ensure_probes
-    from ioa_agent.self_replay import own_answers
 
     over = {"adapter": {"self_replay": 0.5}, "assess": {"max_new_tokens": 64}}
     run = create_run(parse_config(tiny_config(tiny_model, **over)), tmp_path)
@@ -192,8 +192,8 @@ def test_self_replay_drops_an_answer_that_works_out_a_probe(
 
 
 def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path: Path) -> None:
+    from ioa_agent.adapter.self_replay import questions
     from ioa_agent.nodes.diagnose import ensure_probes
-    from ioa_agent.self_replay import questions
 
     run = create_run(parse_config(tiny_config(tiny_model)), tmp_path)
     probes = ensure_probes(run)
@@ -222,7 +222,7 @@ def test_self_replay_asks_where_the_student_was_right(tiny_model: Path, tmp_path
 def test_a_candidate_longer_than_the_assessment_cap_is_named_once(
     tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ioa_agent.fitting import MARGIN, check_answer_room
+    from ioa_agent.adapter.fitting import MARGIN, check_answer_room
 
     run = create_run(parse_config(tiny_config(tiny_model, assess={"max_new_tokens": 40})), tmp_path)
     item = arithmetic.write_items("arithmetic/addition", 1, 1, seed=0)[0]

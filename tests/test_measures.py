@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from ioa_agent.adapter.renderings import ifd, pick, summarize
 from ioa_agent.pedagogy.measures import format_leak, mcnemar_p, paired_change, skeleton
-from ioa_agent.pedagogy.renderings import ifd, pick, summarize
 
 
 def score(s_aq: float, s_a: float) -> dict:

@@ -258,7 +258,7 @@ def test_self_replay_asks_what_the_round_share_pays_for(tiny_model: Path, tmp_pa
     """The teacher writes self-replay's questions too: with a budget a round asks only
     as many as the rest of its share pays for, at the tokens per item its `write_items`
     calls have cost (one call of 96 questions once took a run 15% past its budget)."""
-    from ioa_agent.nodes.adapt import replay_questions, share_end
+    from ioa_agent.adapter.budget import replay_questions, share_end
     from ioa_agent.nodes.diagnose import ensure_probes
 
     cfg = parse_config(tiny_config(tiny_model, max_rounds=4, teacher={"budget_tokens": 10**6}))

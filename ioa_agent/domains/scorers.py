@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from ioa_agent.adapter.filters import normalized_question
 from ioa_agent.domains import arithmetic
 from ioa_agent.items import Item
-from ioa_agent.pedagogy.adapter import normalized_question
 from ioa_agent.scoring import answers_match, extract_answer
 
 ScorerKind = Literal["arithmetic", "math", "code", "open"]

@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
-from ioa_agent.pedagogy.adapter import jaccard, token_grams, tokens
+from ioa_agent.adapter.filters import jaccard, token_grams, tokens
 
 Z95 = 1.959963984540054
 

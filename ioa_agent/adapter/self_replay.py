@@ -4,7 +4,7 @@ Each round, the round's starting student (the previous round's adapter, or the b
 model) answers fresh questions of the modules the round does not teach, drawn where
 its last assessment says it tends to be right: written by the teacher for a built-in
 domain, drawn from the seed pool for seed data, never a probe (the probe-leak filter
-of `pedagogy.adapter` applies, and an answer that works out a probe's operation on the
+of `adapter.filters` applies, and an answer that works out a probe's operation on the
 way is dropped). The run's scorer checks each answer against the gold;
 only verified answers that ended before the token limit are kept, as items of
 rendering `self` whose completion is the student's text verbatim, up to
@@ -21,10 +21,10 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
+from ioa_agent.adapter.filters import drop_stated, filter_items
 from ioa_agent.display import progress_bar
 from ioa_agent.domains.seed import seed_items
 from ioa_agent.items import SELF, Item
-from ioa_agent.pedagogy.adapter import drop_stated, filter_items
 from ioa_agent.pedagogy.organizer import replay_count
 from ioa_agent.run import Run, derive_seed
 

@@ -4,8 +4,8 @@ For each (module, level) group of the round's verified items, a seeded sample is
 offered in every candidate rendering: the teacher's own text (its rewrite, or its
 solution) and the short renderings of `adapter.renderings`, written by the teacher
 (`Teacher.render`, through the run's cache). The round's starting student scores the
-sample of each rendering with forward passes only (`student.score`): s(A|Q), s(A) and
-IFD. `pedagogy.renderings.pick` chooses; then the whole group is written in the pick.
+sample of each rendering with forward passes only (`adapter.score`): s(A|Q), s(A) and
+IFD. `adapter.renderings.pick` chooses; then the whole group is written in the pick.
 A rendering whose final answer disagrees with the item's verified answer is dropped,
 for the scoring and the training data alike. With `adapter.rendering` set to a name,
 that rendering is used without scoring.
@@ -20,10 +20,10 @@ import random
 from collections import defaultdict
 from typing import Any
 
+from ioa_agent.adapter.renderings import RULE, pick, summarize
 from ioa_agent.config import Config
 from ioa_agent.display import console
 from ioa_agent.items import TEACHER, Item
-from ioa_agent.pedagogy.renderings import RULE, pick, summarize
 from ioa_agent.pedagogy.strategies import rewrites
 from ioa_agent.run import Run, derive_seed
 
@@ -115,7 +115,7 @@ def fit(run: Run, rnd: int, items: list[Item]) -> tuple[list[Item], dict[str, An
                 samples[(*key, name)] = [m for m in _rendered(run, sample, name) if m]
         pairs = [(it.prompt, it.completion()) for s in samples.values() for it in s]
         check_answer_room(run, rnd, samples)
-        from ioa_agent.student.score import answer_losses
+        from ioa_agent.adapter.score import answer_losses
 
         losses = iter(answer_losses(run.student_model, pairs, run.adapter_dir(rnd - 1)))
         for key in sorted(groups):

@@ -11,7 +11,7 @@ round's adapter merged in), the mean negative log-likelihood per answer token in
   probability p of those tokens (teacher-forced).
 
 IFD = s(A|Q) / s(A) (Li et al., "From Quantity to Quality", NAACL 2024) and the rules
-are left to `pedagogy.renderings`. No gradient, no generation, no training; nothing is
+are left to `adapter.renderings`. No gradient, no generation, no training; nothing is
 written.
 """
 
