@@ -26,9 +26,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from ioa_agent.answers import answers_match, extract_answer  # noqa: E402
 from ioa_agent.items import Item  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
-from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 from ioa_agent.student.models import resolve_model  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "assess_speed.json"

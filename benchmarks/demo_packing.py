@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ioa_agent.config import load_config  # noqa: E402
+from ioa_agent.config_file import load_config  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.run import sha256_file  # noqa: E402
 

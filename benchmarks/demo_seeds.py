@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ioa_agent.config import load_config  # noqa: E402
+from ioa_agent.config_file import load_config  # noqa: E402
 from ioa_agent.pedagogy.measures import paired_change, seed_bootstrap  # noqa: E402
 from ioa_agent.pedagogy.skills import skill_id  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
@@ -228,8 +228,8 @@ def main() -> int:
     p.add_argument("--config", type=Path, help="another run config (default: the demo's)")
     args = p.parse_args()
 
+    from ioa_agent.drive import run_to_end
     from ioa_agent.run import open_run
-    from ioa_agent.runner import run_to_end
 
     args.runs.mkdir(parents=True, exist_ok=True)
     per_seed: list[dict[str, Any]] = []

@@ -53,7 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from pedagogy_table import PICK, markdown, run_table, strategy_table, summarise  # noqa: E402
 
-from ioa_agent.config import load_config, parse_config  # noqa: E402
+from ioa_agent.config import parse_config  # noqa: E402
+from ioa_agent.config_file import load_config  # noqa: E402
 from ioa_agent.pedagogy.organizer import replay_count, round_steps  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
 from ioa_agent.report.data import gather  # noqa: E402
@@ -109,7 +110,7 @@ def base_config(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def run_one(config: dict[str, Any], runs: Path, name: str) -> float:
     """Run (or resume, or skip) one run; returns its wall seconds (stored on finish)."""
-    from ioa_agent.runner import run_to_end
+    from ioa_agent.drive import run_to_end
 
     took = run_to_end(parse_config(config), runs, name)
     print(f"{name}: {took:.0f} s", flush=True)

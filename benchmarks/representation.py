@@ -48,11 +48,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ioa_agent.adapter.renderings import ANSWER_RULE, RULE, pick, summarize  # noqa: E402
+from ioa_agent.answers import answers_match, extract_answer  # noqa: E402
 from ioa_agent.domains import arithmetic  # noqa: E402
 from ioa_agent.items import RENDERINGS, TEACHER, Item  # noqa: E402
 from ioa_agent.pedagogy.measures import paired_change  # noqa: E402
 from ioa_agent.results import write_results  # noqa: E402
-from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 
 STRATEGIES = ["step_format"]  # the demo's rewrite of a gap-0.6+ root module, as trained
 
@@ -166,7 +166,7 @@ def main() -> int:
     args = p.parse_args()
 
     from ioa_agent.adapter.score import answer_scores
-    from ioa_agent.config import load_config
+    from ioa_agent.config_file import load_config
     from ioa_agent.student.models import resolve_model
     from ioa_agent.student.train import TrainJob
     from ioa_agent.student.train_runner import run_training

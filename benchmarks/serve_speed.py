@@ -41,9 +41,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import yaml  # noqa: E402
 
 from ioa_agent.cli import main as ioa  # noqa: E402
+from ioa_agent.drive import snapshot  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.run import find_run  # noqa: E402
-from ioa_agent.runner import snapshot  # noqa: E402
 
 CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
 

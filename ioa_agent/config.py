@@ -1,19 +1,16 @@
-"""The run configuration: one pydantic model, built in one place (`load_config`).
+"""The run configuration: one pydantic model, validated in one place (`parse_config`).
 
 Every threshold of the method is a field here with the paper's default. A YAML file
-overrides any subset; unknown keys are errors, so a typo never silently falls back to
-a default. This module reads the config file and nothing else; it does not create
-runs or touch a run directory.
+(`config_file.load_config`) overrides any subset; unknown keys are errors, so a typo
+never silently falls back to a default. This module reads no file, creates no run and
+touches no run directory.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
-from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -352,59 +349,6 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message says what to fix, on one line."""
 
 
-class ConfigWarning(UserWarning):
-    """A field set in a config file where it has no effect."""
-
-
-DEMO = "demo.yaml"
-
-
-def load_config(path: Path | None = None, warn: bool = True) -> Config:
-    """The config from a YAML file, or the built-in offline demo when `path` is None.
-
-    With `warn`, a `ConfigWarning` for each line of `config_advice.advice`: fields set
-    where they have no effect, a gate on too few probes (a run directory's config.yaml
-    holds every field, so reopening a run does not warn).
-    """
-    if path is None:
-        text = (Path(__file__).parent / "defaults" / DEMO).read_text()
-        where = f"built-in {DEMO}"
-    else:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist: pass an existing YAML file")
-        text = path.read_text()
-        where = str(path)
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {str(exc).splitlines()[0]}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a mapping of fields, got {type(data).__name__}")
-    config = parse_config(data, where)
-    if config.seed_data is not None and path is not None:
-        if config.seed_data.path.startswith("hf://"):
-            if not HF_SEED.match(config.seed_data.path):
-                raise ConfigError(
-                    f"{where}: field `seed_data.path`: {config.seed_data.path!r} is not "
-                    "hf://OWNER/NAME[@REVISION][:CONFIG]/SPLIT (e.g. hf://openai/gsm8k:main/train)"
-                )
-            return config
-        seed = Path(config.seed_data.path).expanduser()
-        seed = seed if seed.is_absolute() else (path.parent / seed).resolve()
-        if not seed.is_file():
-            raise ConfigError(
-                f"{where}: field `seed_data.path`: {seed} does not exist: point it at a "
-                "JSONL file or a dataset id, hf://OWNER/NAME[:CONFIG]/SPLIT"
-            )
-        config.seed_data.path = str(seed)
-    from ioa_agent.config_advice import advice  # it reads Config: imported here, no cycle
-
-    for message in advice(config) if warn else []:
-        warnings.warn(f"{where}: {message}", ConfigWarning, stacklevel=2)
-    return config
-
-
 def parse_config(data: dict, where: str = "config") -> Config:
     """Validate a mapping into a Config, with one-line errors naming the field."""
     try:
@@ -414,8 +358,3 @@ def parse_config(data: dict, where: str = "config") -> Config:
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         raise ConfigError(f"{where}: field `{field}`: {err['msg']}{more}") from exc
-
-
-def dump_config(config: Config) -> str:
-    """The config as YAML, as stored in a run directory."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -141,7 +141,7 @@ def features() -> Features:
 
 def results_by_round(run: Run) -> list[dict[str, Any]]:
     """Per assessed round: the student's accuracy per module on the probes."""
-    from ioa_agent.assessment import per_module
+    from ioa_agent.probe_scores import per_module
 
     probes = run.store.items("probe")
     out = []
@@ -153,7 +153,7 @@ def results_by_round(run: Run) -> list[dict[str, Any]]:
 
 
 def teacher_accuracy(run: Run) -> dict[str, float]:
-    from ioa_agent.assessment import per_module
+    from ioa_agent.probe_scores import per_module
 
     probes = run.store.items("probe")
     answers = run.store.teacher_answers()

@@ -59,4 +59,4 @@ def build_graph() -> StateGraph:
 
 
 graph: CompiledStateGraph = build_graph().compile()
-"""Compiled without a checkpointer, for `langgraph.json`; runs use runner.py."""
+"""Compiled without a checkpointer, for `langgraph.json`; runs use drive.py."""

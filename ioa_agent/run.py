@@ -12,7 +12,7 @@ Artifacts are written atomically (temp file, then rename) so a crash or a full d
 leaves either the whole file or none. `check_files` finds a damaged database or
 adapter before a run continues, and `disk_full` recognises a write that ran out of
 space; both become one-line errors that name the file and what to do. This module does
-not run the graph (see runner.py).
+not run the graph (see drive.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ioa_agent.config import Config, ConfigError, dump_config, load_config
+from ioa_agent.config import Config, ConfigError
+from ioa_agent.config_file import dump_config, load_config
 
 if TYPE_CHECKING:
     from ioa_agent.domains.scorers import Scorer

@@ -26,8 +26,8 @@ import yaml
 from serve_runs import copy_run, make_paused, poison_samples, wait_free
 
 from ioa_agent.cli import main
+from ioa_agent.drive import snapshot
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 from ioa_agent.serve import workers
 from ioa_agent.serve.app import create_app
 

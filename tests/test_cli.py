@@ -11,8 +11,8 @@ import yaml
 from conftest import tiny_config, write_config
 
 from ioa_agent.cli import main
+from ioa_agent.drive import snapshot
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 from ioa_agent.store import RunStore
 
 

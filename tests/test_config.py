@@ -6,15 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ioa_agent.config import (
-    Config,
-    ConfigError,
-    ConfigWarning,
-    dump_config,
-    load_config,
-    parse_config,
-)
-from ioa_agent.config_advice import ineffective_fields
+from ioa_agent.config import Config, ConfigError, parse_config
+from ioa_agent.config_file import ConfigWarning, dump_config, ineffective_fields, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

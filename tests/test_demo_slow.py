@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from conftest import merge, write_config
 
-from ioa_agent.assessment import paired_by_module
 from ioa_agent.cli import main
-from ioa_agent.config import load_config
+from ioa_agent.config_file import load_config
 from ioa_agent.items import SELF
 from ioa_agent.pedagogy.measures import paired_change
 from ioa_agent.pedagogy.skills import skill_id
+from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import find_run
 
 

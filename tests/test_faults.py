@@ -39,9 +39,9 @@ from run_checks import (
 )
 
 from ioa_agent.cli import main
+from ioa_agent.drive import snapshot
+from ioa_agent.review_answers import pending
 from ioa_agent.run import find_run, sha256_file
-from ioa_agent.runner import snapshot
-from ioa_agent.steer import pending
 
 TRIES = int(os.environ.get("IOA_FAULT_TRIES", "1"))
 Record = Callable[[str, Any], None]
@@ -68,7 +68,7 @@ AIMS = {
     "writing": ("ioa_agent.graph", "adapt", (1, 2), 1.0),
     "training": ("ioa_agent.graph", "train", (1, 2), 4.0),
     "assessing": ("ioa_agent.graph", "assess", (1,), 0.3),
-    "answering a review": ("ioa_agent.steer", "answer", (1,), 3.0),
+    "answering a review": ("ioa_agent.review_answers", "answer", (1,), 3.0),
 }
 MESSAGE = "ioa: interrupted; `ioa resume` continues from the last checkpoint"
 
@@ -154,7 +154,7 @@ set -u
 mount -t tmpfs -o size={size}k tmpfs "$MNT"
 {python} -c "$IOA" run --config "$CFG" --runs "$MNT" --name r >"$OUT/run.out" 2>"$OUT/run.err"
 echo $? >"$OUT/run.rc"
-{python} -c "from ioa_agent.runner import snapshot; from ioa_agent.run import find_run
+{python} -c "from ioa_agent.drive import snapshot; from ioa_agent.run import find_run
 print(','.join(snapshot(find_run('$MNT', 'r')).next))" >"$OUT/landed" 2>&1
 find "$MNT" -name '.*.tmp' >"$OUT/tmp_files"
 mount -o remount,size=262144k "$MNT"

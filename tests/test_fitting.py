@@ -18,11 +18,11 @@ from conftest import tiny_config
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+from ioa_agent.answers import answers_match, extract_answer  # noqa: E402
 from ioa_agent.config import parse_config  # noqa: E402
 from ioa_agent.domains import arithmetic  # noqa: E402
 from ioa_agent.items import RENDERINGS, SELF  # noqa: E402
 from ioa_agent.run import create_run  # noqa: E402
-from ioa_agent.scoring import answers_match, extract_answer  # noqa: E402
 
 TRAINED = [(a, b) for a in range(2, 10) for b in range(1, 5)]
 
@@ -132,7 +132,7 @@ def test_answer_tokens_score_the_answer_not_the_format(trained: dict[str, Any]) 
 def test_self_replay_keeps_verified_answers_outside_the_stage(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ioa_agent.assessment as assessment
+    import ioa_agent.probe_scores as assessment
     from ioa_agent.adapter.self_replay import own_answers
     from ioa_agent.nodes.diagnose import ensure_probes
 
@@ -168,7 +168,7 @@ def test_self_replay_keeps_verified_answers_outside_the_stage(
 def test_self_replay_drops_an_answer_that_works_out_a_probe(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ioa_agent.assessment as assessment
+    import ioa_agent.probe_scores as assessment
     from ioa_agent.adapter.self_replay import own_answers
     from ioa_agent.nodes.diagnose import ensure_probes
 

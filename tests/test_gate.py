@@ -15,9 +15,9 @@ from conftest import tiny_config
 
 from ioa_agent.cli import main
 from ioa_agent.config import parse_config
+from ioa_agent.drive import advance, snapshot
 from ioa_agent.pedagogy.skills import skill_id
 from ioa_agent.run import create_run
-from ioa_agent.runner import advance, snapshot
 
 
 def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
@@ -26,7 +26,7 @@ def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import ioa_agent.assessment as assessment
+    import ioa_agent.probe_scores as assessment
 
     config = parse_config(
         tiny_config(
@@ -92,7 +92,7 @@ def test_a_run_planned_in_modules_is_refused_with_one_line(
     tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A run checkpointed before stages were skills stops with a clear error."""
-    from ioa_agent.runner import compiled, thread
+    from ioa_agent.drive import compiled, thread
 
     run = create_run(parse_config(tiny_config(tiny_model)), tmp_path, "old")
     old = {"cycle": 1, "stages": [{"modules": ["arithmetic/addition"], "bridge": False}]}

@@ -14,9 +14,9 @@ import pytest
 from conftest import tiny_config, write_config
 
 from ioa_agent.cli import main
+from ioa_agent.drive import snapshot
 from ioa_agent.lock import RunBusy, holder, run_lock
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 
 HOLD = """
 import sys, time

@@ -19,8 +19,8 @@ from conftest import tiny_config, write_config
 from run_checks import assert_no_repeated_teacher_calls, fingerprint, spawn
 
 from ioa_agent.cli import main
+from ioa_agent.drive import snapshot
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 
 
 def test_full_run_completes(reference: Path) -> None:

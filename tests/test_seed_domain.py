@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, SHARED_DATA, write_config
 
-from ioa_agent.config import ConfigError, load_config
+from ioa_agent.config import ConfigError
+from ioa_agent.config_file import load_config
 from ioa_agent.domains.scorers import Scorer, extract_code
 from ioa_agent.domains.seed import (
     SeedDataError,

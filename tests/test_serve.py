@@ -22,10 +22,10 @@ import pytest
 import yaml
 from serve_runs import built_runs, client, fresh_runs, poison_samples, wait_free
 
-from ioa_agent.assessment import paired_by_module
 from ioa_agent.cli import main
+from ioa_agent.drive import snapshot
+from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 from ioa_agent.serve import workers
 
 

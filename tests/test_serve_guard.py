@@ -302,7 +302,7 @@ def ioa_serve(root: Path, *args: str, env: dict[str, str] | None = None) -> Iter
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     environ = {k: v for k, v in os.environ.items() if k != TOKEN_ENV} | (env or {})
-    cmd = [sys.executable, "-m", "ioa_agent.cli", "serve", "--runs", str(root)]
+    cmd = [sys.executable, "-m", "ioa_agent", "serve", "--runs", str(root)]
     proc = subprocess.Popen(
         [*cmd, "--port", str(port), *args],
         stdout=subprocess.PIPE,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from ioa_agent.config import load_config
+from ioa_agent.config_file import load_config
 from ioa_agent.serve import policy, workers
 from ioa_agent.serve.app import create_app
 

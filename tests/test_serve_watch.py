@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from serve_runs import built_runs, client, fresh_runs, wait_free
 
+from ioa_agent.drive import snapshot
 from ioa_agent.lock import acquire, run_lock
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 from ioa_agent.serve import reading, views, workers
 
 

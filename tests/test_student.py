@@ -16,7 +16,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from ioa_agent.scoring import extract_answer  # noqa: E402
+from ioa_agent.answers import extract_answer  # noqa: E402
 from ioa_agent.student.generate import generate  # noqa: E402
 from ioa_agent.student.models import make_tiny_model, resolve_model  # noqa: E402
 from ioa_agent.student.train import TrainJob, build_trainer  # noqa: E402

@@ -112,7 +112,7 @@ def test_config_backend_vllm_needs_one_server_source() -> None:
 def test_vllm_backend_without_vllm_falls_back_to_transformers(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ioa_agent.assessment import student_scores
+    from ioa_agent.probe_scores import student_scores
     from ioa_agent.run import create_run
     from ioa_agent.teacher.exact import ArithmeticTeacher
 

@@ -73,7 +73,7 @@ def own_answers(
     want = replay_count(n_new, cfg.self_replay)
     if want == 0 or not outside:
         return [], 0
-    from ioa_agent.assessment import student_outputs
+    from ioa_agent.probe_scores import student_outputs
 
     drawn, leaked = questions(run, outside, asked, rnd)
     with progress_bar(f"self-replay answers (round {rnd})", len(drawn)) as advance:

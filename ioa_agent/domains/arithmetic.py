@@ -8,7 +8,7 @@ regular expressions (how the teacher's accuracy P_T is measured, so nothing hidd
 looked up), and rewrites a problem with the Adapter's strategies and variants.
 
 It does not call any model, keep state between calls, or score a student's output
-(`ioa_agent.scoring` does); templates are declared in `arithmetic_templates` and
+(`ioa_agent.answers` does); templates are declared in `arithmetic_templates` and
 `arithmetic_stories`, worked solutions built in `arithmetic_work`.
 """
 

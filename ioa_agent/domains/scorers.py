@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ioa_agent.adapter.filters import normalized_question
+from ioa_agent.answers import answers_match, extract_answer
 from ioa_agent.domains import arithmetic
 from ioa_agent.items import Item
-from ioa_agent.scoring import answers_match, extract_answer
 
 ScorerKind = Literal["arithmetic", "math", "code", "open"]
 Judge = Callable[[list[tuple[str, str, str]]], list[bool | None]]

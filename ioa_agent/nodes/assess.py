@@ -21,15 +21,6 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.assessment import (
-    leak_by_module,
-    paired_by_module,
-    per_level_ratio,
-    per_module,
-    student_outputs,
-    student_scores,
-    teacher_scores,
-)
 from ioa_agent.display import progress_bar
 from ioa_agent.items import Item
 from ioa_agent.pedagogy.identifier import gap, ratios
@@ -45,6 +36,15 @@ from ioa_agent.pedagogy.strategies import (
     decide_ungated,
     sample_ids,
     uses_organizer,
+)
+from ioa_agent.probe_scores import (
+    leak_by_module,
+    paired_by_module,
+    per_level_ratio,
+    per_module,
+    student_outputs,
+    student_scores,
+    teacher_scores,
 )
 from ioa_agent.run import Run, atomic_write_json, derive_seed
 from ioa_agent.state import Context, Curriculum, Decision, State

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.assessment import (
+from ioa_agent.display import progress_bar
+from ioa_agent.items import Item
+from ioa_agent.pedagogy.identifier import diagnose as identify
+from ioa_agent.probe_scores import (
     history,
     per_level_ratio,
     per_module,
     student_scores,
     teacher_scores,
 )
-from ioa_agent.display import progress_bar
-from ioa_agent.items import Item
-from ioa_agent.pedagogy.identifier import diagnose as identify
 from ioa_agent.run import Run, atomic_write_json, derive_seed
 from ioa_agent.state import Context, State
 

@@ -23,7 +23,7 @@ from langgraph.runtime import Runtime
 from ioa_agent.domains.arithmetic import declared_skill_edges
 from ioa_agent.pedagogy.identifier import edges_from_list
 from ioa_agent.pedagogy.organizer import apply_zpd, cap_stages, topological_stages
-from ioa_agent.pedagogy.plans import apply_feedback, parse_feedback
+from ioa_agent.pedagogy.plan_edits import apply_feedback, parse_feedback
 from ioa_agent.pedagogy.skills import (
     all_skills,
     curriculum_skills,

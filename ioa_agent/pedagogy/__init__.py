@@ -4,8 +4,8 @@
 - `organizer`: stages in prerequisite order, the ZPD check (Eq. 8), mastery gates,
   the routing decision after an assessment, and replay sizing.
 - `skills`: the curriculum's unit (a module at one level), the skill graph and gate.
-- `strategies`, `plans`, `measures`: the baselines and ablations, curriculum plan
-  checks, and paired measures of change.
+- `strategies`: the baselines and ablations; `plan_edits`: checks of a person's
+  changes to a step; `measures`: paired measures of change.
 
 The Adapter's rules (rewrite strategies, the keep filters, the rendering pick) live
 with the rest of the Adapter, in `ioa_agent.adapter`.

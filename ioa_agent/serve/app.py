@@ -4,7 +4,7 @@ Starlette routes rendering Jinja2 templates (autoescaped: item text comes from a
 LLM teacher and is untrusted), htmx from the package's static folder (no CDN) for
 the parts that refresh themselves. Pages: the runs, one run (views.detail), its
 pending step with the approve / reject / edit forms (read and validated through
-steer.py, like `ioa review`), and start/resume. Answers, resumes and starts run
+review_answers.py, like `ioa review`), and start/resume. Answers, resumes and starts run
 in background processes (workers.py); a run starts only from a config the page may
 use (policy.py). Watching reads runs read-only without their lock (reading.py);
 figures and reports are cached under `<runs>/.serve-figures/`. Access rules (token,
@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ioa_agent.lock import RunBusy
-from ioa_agent.pedagogy.plans import PlanError
+from ioa_agent.pedagogy.plan_edits import PlanError
 from ioa_agent.serve import policy, reading, views, workers
 from ioa_agent.serve.security import REPORT_CSP, Guard
 
@@ -209,7 +209,7 @@ class Server:
         return await _in_thread(self._answer, path, data)
 
     def _answer(self, path: Path, data: dict[str, str]) -> Response:
-        from ioa_agent.steer import make_decision
+        from ioa_agent.review_answers import make_decision
 
         action = data.get("action", "")
         run, step = self._pending(path)

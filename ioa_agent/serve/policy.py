@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import ioa_agent
-from ioa_agent.config import Config, ConfigError, load_config
+from ioa_agent.config import Config, ConfigError
+from ioa_agent.config_file import load_config
 
 PACKAGE_DEFAULTS = Path(ioa_agent.__file__).resolve().parent / "defaults"
 REPO_CONFIGS = Path(ioa_agent.__file__).resolve().parents[1] / "configs"

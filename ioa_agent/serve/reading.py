@@ -23,10 +23,10 @@ import sqlite_utils
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 
+from ioa_agent.drive import Outcome, outcome_of, thread
 from ioa_agent.lock import LOCK_FILE, holder
+from ioa_agent.review_answers import Pending
 from ioa_agent.run import Run, open_run
-from ioa_agent.runner import Outcome, outcome_of, thread
-from ioa_agent.steer import Pending
 from ioa_agent.store import RunStore
 
 PROC_LOCKS = Path("/proc/locks")
@@ -77,13 +77,13 @@ def checkpoints(run: Run) -> Iterator[CompiledStateGraph]:
 
 
 def snapshot(run: Run) -> Outcome:
-    """The run's last checkpoint, read-only (runner.snapshot's answer)."""
+    """The run's last checkpoint, read-only (drive.snapshot's answer)."""
     with checkpoints(run) as app:
         return outcome_of(app.get_state(thread(run)))
 
 
 def pending(run: Run) -> Pending | None:
-    """The step the run waits on (steer.pending's answer), read-only."""
+    """The step the run waits on (review_answers.pending's answer), read-only."""
     snap = snapshot(run)
     if snap.interrupt is None:
         return None

@@ -57,7 +57,7 @@ def _spawn(root: Path, run_id: str, argv: list[str], lock_fd: int | None) -> sub
         out.write(f"--- start {time.strftime('%Y-%m-%d %H:%M:%S')} ioa {argv[0]}\n")
         out.flush()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ioa_agent.cli", *argv, "--runs", str(root)],
+            [sys.executable, "-m", "ioa_agent", *argv, "--runs", str(root)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

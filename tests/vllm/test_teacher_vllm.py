@@ -22,9 +22,9 @@ import yaml
 
 from ioa_agent.cli import main
 from ioa_agent.config import TeacherConfig
+from ioa_agent.drive import snapshot
 from ioa_agent.items import Item
 from ioa_agent.run import find_run
-from ioa_agent.runner import snapshot
 from ioa_agent.student.vllm_server import VLLMServer
 from ioa_agent.teacher.llm import LLMTeacher
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ioa_agent.assessment import student_scores
 from ioa_agent.config import parse_config
 from ioa_agent.items import Item
+from ioa_agent.probe_scores import student_scores
 from ioa_agent.run import Run, create_run
 from ioa_agent.student.train import TrainJob
 from ioa_agent.student.train_runner import run_training

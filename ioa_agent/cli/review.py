@@ -14,7 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ioa_agent.steer import Pending
+from ioa_agent.review_answers import Pending
 
 
 def _stages(args: dict[str, Any]) -> Table:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ioa_agent.pedagogy.plans import PlanError, apply_feedback, parse_feedback, validate_plan
+from ioa_agent.pedagogy.plan_edits import PlanError, apply_feedback, parse_feedback, validate_plan
 from ioa_agent.pedagogy.skills import skill_edges
 
 MODS = ["a/add", "a/sub", "a/mul"]

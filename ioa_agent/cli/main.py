@@ -1,6 +1,6 @@
 """The `ioa` command line: run, resume, status, review, serve, graph, report, export (and eval).
 
-Parses arguments, opens runs and prints; the work is done by the graph (runner.py).
+Parses arguments, opens runs and prints; the work is done by the graph (drive.py).
 Bad input (a malformed config, an unknown run, a missing model, an invalid plan)
 ends with a one-line error saying what to fix and exit code 2, before anything of an
 existing run is touched; so do a damaged run file, a full disk and a teacher that
@@ -21,12 +21,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ioa_agent.cli_progress import paired_so_far, print_teacher_usage, progress_printer
-from ioa_agent.config import ConfigError, ConfigWarning, load_config
+from ioa_agent.cli.progress import paired_so_far, print_teacher_usage, progress_printer
+from ioa_agent.config import ConfigError
+from ioa_agent.config_file import ConfigWarning, load_config
 from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
 from ioa_agent.lock import RunBusy, StaleAnswer
-from ioa_agent.pedagogy.plans import PlanError
+from ioa_agent.pedagogy.plan_edits import PlanError
 from ioa_agent.run import (
     DamagedFile,
     DiskFull,
@@ -53,7 +54,7 @@ def runs_root(args: argparse.Namespace) -> Path:
 
 def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> int:
     from ioa_agent.display import console
-    from ioa_agent.runner import advance
+    from ioa_agent.drive import advance
 
     start = time.monotonic()
     with run:
@@ -102,7 +103,7 @@ def _where(snap: Any) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from ioa_agent.display import console, mastery_table
-    from ioa_agent.runner import snapshot
+    from ioa_agent.drive import snapshot
 
     root = runs_root(args)
     if not args.run:
@@ -144,7 +145,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _review_decision(args: argparse.Namespace, run: Run, step: Any) -> dict:
-    from ioa_agent.steer import make_decision, parse_plan_text
+    from ioa_agent.review_answers import make_decision, parse_plan_text
 
     if args.decision:  # a HITL decision as JSON (`ioa serve` answers this way)
         from ioa_agent.nodes.review import answer_of
@@ -167,7 +168,7 @@ def _review_decision(args: argparse.Namespace, run: Run, step: Any) -> dict:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from ioa_agent.steer import answer, pending
+    from ioa_agent.review_answers import answer, pending
 
     run = find_run(runs_root(args), args.run)
     step = pending(run)
@@ -179,8 +180,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"checkpoint": step.checkpoint, **step.request}, indent=1))
         else:
+            from ioa_agent.cli.review import pending_view
             from ioa_agent.display import console
-            from ioa_agent.review_display import pending_view
 
             console.print(pending_view(step))
         return 0
@@ -258,9 +259,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def copy_summary(run: Run, folder: Path) -> Path:
     """The run's summary.json as FOLDER/<run id>.json (written first for an older run)."""
+    from ioa_agent.drive import snapshot
     from ioa_agent.results import write_run_summary
     from ioa_agent.run import atomic_write_text
-    from ioa_agent.runner import snapshot
 
     source = run.dir / "summary.json"
     if not source.is_file():

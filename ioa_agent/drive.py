@@ -5,7 +5,7 @@ One LangGraph thread per run (thread id = run id), checkpoints in the run's
 node starts). `advance` drives the graph until it ends or pauses for review,
 reporting each node's update to a callback, while holding the run's lock (lock.py:
 one writer per run). A review answer names the checkpoint it answers; a stale one
-is refused. It does not parse arguments or print (cli.py does).
+is refused. It does not parse arguments or print (the cli package does).
 """
 
 from __future__ import annotations

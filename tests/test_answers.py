@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ioa_agent.scoring import answers_match, extract_answer, score
+from ioa_agent.answers import answers_match, extract_answer, score
 
 
 @pytest.mark.parametrize(
