@@ -10,7 +10,9 @@ is refused. It does not parse arguments or print (the cli package does).
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,15 @@ from langgraph.types import Command
 from ioa_agent.config import Config
 from ioa_agent.graph import build_graph
 from ioa_agent.lock import StaleAnswer, run_lock
-from ioa_agent.run import DiskFull, Run, check_adapter, check_databases, disk_full
+from ioa_agent.run import (
+    DiskFull,
+    Run,
+    check_adapter,
+    check_databases,
+    create_run,
+    disk_full,
+    open_run,
+)
 from ioa_agent.state import Context, check_shape
 
 
@@ -129,11 +139,6 @@ def run_to_end(config: Config, root: Path, name: str) -> float:
     """Run `name` under `root` to its end (create it, or resume it) and return its wall
     seconds, kept in `wall_seconds.json`; a finished run is not run again. A run that
     pauses for review is an error: experiments run without a person."""
-    import json
-    import time
-
-    from ioa_agent.run import create_run, open_run
-
     folder = root / name
     timing = folder / "wall_seconds.json"
     if timing.is_file() and snapshot(open_run(folder)).done:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from ioa_agent.items import Item
+from ioa_agent.probe_scores import per_module
 
 if TYPE_CHECKING:
     from datasets import Features
@@ -141,8 +142,6 @@ def features() -> Features:
 
 def results_by_round(run: Run) -> list[dict[str, Any]]:
     """Per assessed round: the student's accuracy per module on the probes."""
-    from ioa_agent.probe_scores import per_module
-
     probes = run.store.items("probe")
     out = []
     for rnd in run.store.assessed_rounds():
@@ -153,8 +152,6 @@ def results_by_round(run: Run) -> list[dict[str, Any]]:
 
 
 def teacher_accuracy(run: Run) -> dict[str, float]:
-    from ioa_agent.probe_scores import per_module
-
     probes = run.store.items("probe")
     answers = run.store.teacher_answers()
     if not probes or not all(p.id in answers for p in probes):

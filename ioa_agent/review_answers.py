@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ioa_agent.drive import advance, snapshot
 from ioa_agent.pedagogy.plan_edits import PlanError, parse_feedback, validate_plan
 from ioa_agent.run import Run
 
@@ -40,8 +41,6 @@ class Pending:
 
 def pending(run: Run) -> Pending | None:
     """The step `run` waits on, or None when it is not paused at review."""
-    from ioa_agent.drive import snapshot
-
     snap = snapshot(run)
     if snap.interrupt is None:
         return None
@@ -95,8 +94,6 @@ def answer(
     Raises lock.StaleAnswer when that step was already answered, lock.RunBusy when
     another process advances the run. Returns drive's Outcome.
     """
-    from ioa_agent.drive import advance
-
     return advance(
         run, resume={"decisions": [decision]}, on_update=on_update, checkpoint=checkpoint
     )

@@ -11,7 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ioa_agent.display import console, mastery_table
+from ioa_agent.drive import snapshot
 from ioa_agent.pedagogy.skills import stage_modules
+from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import Run
 
 TOKENS_BUILTIN = "requests and answers counted with the student's tokenizer"
@@ -19,8 +22,6 @@ TOKENS_BUILTIN = "requests and answers counted with the student's tokenizer"
 
 def paired_so_far(run: Run, rnd: int) -> dict[str, Any] | None:
     """Each module's paired change against the untrained student, once round 0 is assessed."""
-    from ioa_agent.probe_scores import paired_by_module
-
     if rnd == 0 or not run.store.assessment(0):
         return None
     return dict(paired_by_module(run, rnd))
@@ -28,9 +29,6 @@ def paired_so_far(run: Run, rnd: int) -> dict[str, Any] | None:
 
 def progress_printer(run: Run) -> Callable[[str, dict[str, Any]], None]:
     """A callback for `drive.advance`: prints each node's news as the run advances."""
-    from ioa_agent.display import console, mastery_table
-    from ioa_agent.drive import snapshot
-
     state: dict[str, Any] = {}
     tau = run.config.organizer.tau_mastery
 
