@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ioa_agent.display import console, mastery_table
-from ioa_agent.drive import snapshot
 from ioa_agent.pedagogy.skills import stage_modules
 from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import Run
@@ -29,6 +28,8 @@ def paired_so_far(run: Run, rnd: int) -> dict[str, Any] | None:
 
 def progress_printer(run: Run) -> Callable[[str, dict[str, Any]], None]:
     """A callback for `drive.advance`: prints each node's news as the run advances."""
+    from ioa_agent.drive import snapshot  # langgraph: only for commands that run the graph
+
     state: dict[str, Any] = {}
     tau = run.config.organizer.tau_mastery
 
