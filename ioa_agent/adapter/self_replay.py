@@ -21,6 +21,7 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
+from ioa_agent.adapter.budget import replay_questions
 from ioa_agent.adapter.filters import drop_stated, filter_items
 from ioa_agent.display import progress_bar
 from ioa_agent.domains.seed import seed_items
@@ -60,18 +61,21 @@ def questions(run: Run, modules: Sequence[str], n: int, rnd: int) -> tuple[list[
 
 
 def own_answers(
-    run: Run, rnd: int, outside: Sequence[str], n_new: int, asked: int
+    run: Run, rnd: int, outside: Sequence[str], n_new: int, end: int | None
 ) -> tuple[list[Item], int]:
-    """The starting student's verified answers to about `asked` questions on `outside`
-    modules, at the configured share, and how many the probe filter dropped: drawn
-    questions, and answers that compute a probe's content on the way.
+    """The starting student's verified answers on `outside` modules, at the configured
+    share, and how many the probe filter dropped: drawn questions, and answers that
+    compute a probe's content on the way.
 
     `n_new` is the count of the round's new items; the share is taken of new plus self
-    rows, as replay's is (`organizer.replay_count`).
+    rows, as replay's is (`organizer.replay_count`). `end` is where the round's share
+    of the teacher-token budget ends (None: no budget): it bounds the questions asked
+    (`budget.replay_questions`).
     """
     cfg = run.config.adapter
     want = replay_count(n_new, cfg.self_replay)
-    if want == 0 or not outside:
+    asked = replay_questions(run, rnd, end) if want and outside else 0
+    if asked == 0:
         return [], 0
     from ioa_agent.probe_scores import student_outputs
 

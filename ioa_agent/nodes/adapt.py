@@ -21,7 +21,7 @@ from collections import Counter
 
 from langgraph.runtime import Runtime
 
-from ioa_agent.adapter.budget import PHASES, replay_questions, share_end, skipped
+from ioa_agent.adapter.budget import PHASES, share_end, skipped
 from ioa_agent.adapter.filters import drop_stated, filter_items
 from ioa_agent.adapter.fitting import fit
 from ioa_agent.adapter.self_replay import own_answers
@@ -82,9 +82,8 @@ def adapt(state: State, runtime: Runtime[Context]) -> State:
         own: list[Item] = []
         own_leaks = 0
         try:
-            asked = replay_questions(run, rnd, end) if kept and outside and cfg.self_replay else 0
-            if asked:
-                own, own_leaks = own_answers(run, rnd, outside, len(kept), asked)
+            if kept:
+                own, own_leaks = own_answers(run, rnd, outside, len(kept), end)
         except BudgetSpent:  # no tokens left to write the questions
             skipped(run, rnd, "self_replay", "skipped: no questions could be written")
         spent["self_replay"] = run.teacher.metered_tokens()
