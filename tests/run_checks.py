@@ -2,13 +2,17 @@
 
 `fingerprint` is a run's decisions and data: store events (without wall times and
 losses), train.jsonl hashes, items, teacher answers, per-probe scores. Two runs with
-the same config and seed have equal fingerprints however often they were interrupted.
+the same config and seed have the same fingerprint however often they were interrupted;
+`differences` compares two of them, floats to a relative 1e-6: the student's scores of
+the candidate renderings (in the `renderings` events) come from CPU matrix products,
+whose last bits MKL does not reproduce from one process or memory layout to the next.
 `spawn` starts `ioa` in its own session (its own process group, as a terminal
 would), after an optional Python prelude that sets up the fault.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -47,9 +51,43 @@ def fingerprint(run_dir: Path) -> dict[str, Any]:
     return {"events": events, "data": data, "items": items, "answers": answers, "scores": scores}
 
 
+def same(a: Any, b: Any) -> bool:
+    """Equal, floats to a relative 1e-6 (a float's last bits vary with the BLAS)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """The parts of two fingerprints that differ (empty: nothing lost or changed)."""
-    return [key for key in a if a[key] != b.get(key)]
+    return [key for key in a if not same(a[key], b.get(key))]
+
+
+def parting(a: Any, b: Any, path: str = "") -> str:
+    """The path to the first place where `a` and `b` differ, and the two values there."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(a.keys() | b.keys(), key=str):
+            if not same(a.get(k), b.get(k)):
+                return parting(a.get(k), b.get(k), f"{path}[{k!r}]")
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if not same(x, y):
+                return parting(x, y, f"{path}[{i}]")
+    return f"{path}: {a!r:.800} != {b!r:.800}"
+
+
+def first_differences(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Where two fingerprints part: a line per differing part."""
+    return "\n".join(parting(a[key], b.get(key), key) for key in differences(a, b))
+
+
+def assert_same_run(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Two fingerprints agree; if not, the message shows where they first part."""
+    assert not differences(a, b), first_differences(a, b)
 
 
 def assert_no_repeated_teacher_calls(run_dir: Path) -> dict[str, int]:

@@ -34,6 +34,7 @@ from run_checks import (
     assert_no_repeated_teacher_calls,
     differences,
     fingerprint,
+    first_differences,
     last_line,
     spawn,
 )
@@ -140,11 +141,12 @@ def test_ctrl_c_at_a_random_moment_then_resume_is_identical(
     assert last_line(err) == MESSAGE and "Traceback" not in err, err[-3000:]
 
     drive(tmp_path, "r")
-    lost = differences(fingerprint(yardstick), fingerprint(tmp_path / "r"))
+    ref, got = fingerprint(yardstick), fingerprint(tmp_path / "r")
+    lost = differences(ref, got)
     usage = assert_no_repeated_teacher_calls(tmp_path / "r")
     record_property("lost", lost)
     record_property("repeated_calls", usage["calls"] - usage["distinct"])
-    assert lost == []
+    assert lost == [], first_differences(ref, got)
     assert usage["calls"] == find_run(yardstick.parent, "ref").store.teacher_usage()["calls"]
 
 
@@ -206,11 +208,12 @@ def test_full_disk_stops_with_one_line_and_resumes_identical(
     resume_err = (tmp_path / "resume.err").read_text()
     assert (tmp_path / "resume.rc").read_text().strip() == "0", resume_err[-3000:]
 
-    lost = differences(fingerprint(reference), fingerprint(tmp_path / "r"))
+    ref, got = fingerprint(reference), fingerprint(tmp_path / "r")
+    lost = differences(ref, got)
     usage = assert_no_repeated_teacher_calls(tmp_path / "r")
     record_property("lost", lost)
     record_property("repeated_calls", usage["calls"] - usage["distinct"])
-    assert lost == []
+    assert lost == [], first_differences(ref, got)
 
 
 # damaged files --------------------------------------------------------------------
@@ -287,11 +290,12 @@ def test_a_damaged_file_is_named_and_nothing_else_changes(
         job = [sys.executable, "-m", "ioa_agent.student.train", f"{folder}.job.json"]
         subprocess.run(job, cwd=ROOT, check=True, capture_output=True, timeout=600)
     assert main(["resume", "h", "--runs", str(tmp_path)]) == 0
-    lost = differences(fingerprint(reference), fingerprint(run_dir))
+    ref, got = fingerprint(reference), fingerprint(run_dir)
+    lost = differences(ref, got)
     usage = assert_no_repeated_teacher_calls(run_dir)
     if target == "graph.db":  # the replay meters cached answers again: events may differ
-        assert lost in ([], ["events"]), lost
+        assert lost in ([], ["events"]), first_differences(ref, got)
         lost = []
     record_property("lost", lost)
     record_property("repeated_calls", usage["calls"] - usage["distinct"])
-    assert lost == []
+    assert lost == [], first_differences(ref, got)
