@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ioa_agent.config_file import load_config  # noqa: E402
+from ioa_agent.organizer.skills import skill_id  # noqa: E402
 from ioa_agent.pedagogy.measures import paired_change, seed_bootstrap  # noqa: E402
-from ioa_agent.pedagogy.skills import skill_id  # noqa: E402
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
 
 

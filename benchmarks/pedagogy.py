@@ -55,7 +55,7 @@ from pedagogy_table import PICK, markdown, run_table, strategy_table, summarise 
 
 from ioa_agent.config import parse_config  # noqa: E402
 from ioa_agent.config_file import load_config  # noqa: E402
-from ioa_agent.pedagogy.organizer import replay_count, round_steps  # noqa: E402
+from ioa_agent.organizer.curriculum import replay_count, round_steps  # noqa: E402
 from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
 from ioa_agent.report.data import gather  # noqa: E402
 from ioa_agent.results import write_results  # noqa: E402

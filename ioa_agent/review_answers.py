@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ioa_agent.drive import advance, snapshot
-from ioa_agent.pedagogy.plan_edits import PlanError, parse_feedback, validate_plan
+from ioa_agent.organizer.plan_edits import PlanError, parse_feedback, validate_plan
 from ioa_agent.run import Run
 
 

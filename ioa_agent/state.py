@@ -21,7 +21,7 @@ Decision = Literal["organize", "adapt", "review", "diagnose", "end"]
 
 
 class Stage(TypedDict, total=False):
-    skills: list[str]  # skill ids `category/name@level` (pedagogy.skills)
+    skills: list[str]  # skill ids `category/name@level` (organizer.skills)
     bridge: bool
     again: bool  # skills that passed the gate, fell below it, and are taught again
 

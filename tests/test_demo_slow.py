@@ -10,8 +10,8 @@ from conftest import merge, write_config
 from ioa_agent.cli import main
 from ioa_agent.config_file import load_config
 from ioa_agent.items import SELF
+from ioa_agent.organizer.skills import skill_id
 from ioa_agent.pedagogy.measures import paired_change
-from ioa_agent.pedagogy.skills import skill_id
 from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import find_run
 

@@ -16,7 +16,7 @@ from conftest import tiny_config
 from ioa_agent.cli import main
 from ioa_agent.config import parse_config
 from ioa_agent.drive import advance, snapshot
-from ioa_agent.pedagogy.skills import skill_id
+from ioa_agent.organizer.skills import skill_id
 from ioa_agent.run import create_run
 
 

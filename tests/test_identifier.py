@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ioa_agent.pedagogy.identifier import (
+from ioa_agent.identifier import (
     Diagnosis,
     deficient,
     diagnose,
@@ -207,7 +207,7 @@ def test_diagnose_teacher_zero_is_never_deficient():
 
 
 def test_ratios_per_module() -> None:
-    from ioa_agent.pedagogy.identifier import ratios
+    from ioa_agent.identifier import ratios
 
     # 0.45/0.9 = 0.5; P_T = 0 gives 0; a module missing from P_S scores 0
     assert ratios({"a": 0.45, "b": 0.3}, {"a": 0.9, "b": 0.0, "c": 1.0}, ["a", "b", "c"]) == {

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ioa_agent.pedagogy.organizer import (
+from ioa_agent.organizer.curriculum import (
     apply_zpd,
     decide_after_assess,
     pick_replay,
@@ -188,7 +188,7 @@ def test_plan_round_remedial_teaches_only_the_weak_skills() -> None:
 
 
 def test_cap_stages_cuts_a_layer_easier_skills_first() -> None:
-    from ioa_agent.pedagogy.organizer import cap_stages
+    from ioa_agent.organizer.curriculum import cap_stages
 
     scores = {"a@1": 0.1, "b@1": 0.5, "c@1": 0.5, "d@2": 0.0}
     layers = [["a@1", "b@1", "c@1"], ["d@2"]]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ioa_agent.pedagogy.plan_edits import PlanError, apply_feedback, parse_feedback, validate_plan
-from ioa_agent.pedagogy.skills import skill_edges
+from ioa_agent.organizer.plan_edits import PlanError, apply_feedback, parse_feedback, validate_plan
+from ioa_agent.organizer.skills import skill_edges
 
 MODS = ["a/add", "a/sub", "a/mul"]
 MAX = {"a/add": 4, "a/sub": 4, "a/mul": 4}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ioa_agent.domains.arithmetic import MODULES, SKILL_EDGES, declared_skill_edges
-from ioa_agent.pedagogy.organizer import apply_zpd, topological_stages
-from ioa_agent.pedagogy.skills import (
+from ioa_agent.organizer.curriculum import apply_zpd, topological_stages
+from ioa_agent.organizer.skills import (
     curriculum_skills,
     forgotten,
     mastered_modules,

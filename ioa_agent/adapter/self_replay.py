@@ -26,7 +26,7 @@ from ioa_agent.adapter.filters import drop_stated, filter_items
 from ioa_agent.display import progress_bar
 from ioa_agent.domains.seed import seed_items
 from ioa_agent.items import SELF, Item
-from ioa_agent.pedagogy.organizer import replay_count
+from ioa_agent.organizer.curriculum import replay_count
 from ioa_agent.run import Run, derive_seed
 
 

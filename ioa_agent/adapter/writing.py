@@ -19,8 +19,8 @@ from ioa_agent.adapter.filters import choose_strategies
 from ioa_agent.display import progress_bar
 from ioa_agent.domains.seed import seed_items
 from ioa_agent.items import Item, Strategy, Variant
-from ioa_agent.pedagogy.organizer import plan_round
-from ioa_agent.pedagogy.skills import skill_ratios
+from ioa_agent.organizer.curriculum import plan_round
+from ioa_agent.organizer.skills import skill_ratios
 from ioa_agent.pedagogy.strategies import (
     flat_plan,
     is_flat,

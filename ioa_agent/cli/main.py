@@ -27,7 +27,7 @@ from ioa_agent.config_file import ConfigWarning, load_config
 from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
 from ioa_agent.lock import RunBusy, StaleAnswer
-from ioa_agent.pedagogy.plan_edits import PlanError
+from ioa_agent.organizer.plan_edits import PlanError
 from ioa_agent.run import (
     DamagedFile,
     DiskFull,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ioa_agent.display import console, mastery_table
-from ioa_agent.pedagogy.skills import stage_modules
+from ioa_agent.organizer.skills import stage_modules
 from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import Run
 

@@ -64,7 +64,7 @@ MODULES: tuple[ModuleSpec, ...] = tuple(
 def _skill_edges() -> tuple[tuple[str, str], ...]:
     """The domain's skill graph: which skill (module@level) each skill needs.
 
-    Levels chain within a module (pedagogy.skills adds those). Across modules, level n
+    Levels chain within a module (organizer.skills adds those). Across modules, level n
     needs level n of its module's prerequisites (2-digit products need addition with
     carries, level 2 of both), except where the templates need less: adding fractions
     over one denominator needs only 1-digit addition, unlike denominators need only the
@@ -361,5 +361,5 @@ def render_item(item: Item) -> dict[str, str]:
 
 def declared_skill_edges(module_ids: Sequence[str]) -> list[tuple[str, str]] | None:
     """The domain's skill graph when the run's modules are this domain's, else None
-    (a teacher-decomposed domain chains levels within modules, `pedagogy.skills`)."""
+    (a teacher-decomposed domain chains levels within modules, `organizer.skills`)."""
     return list(SKILL_EDGES) if set(module_ids) == set(MODULE_IDS) else None

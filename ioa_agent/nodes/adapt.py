@@ -27,7 +27,7 @@ from ioa_agent.adapter.fitting import fit
 from ioa_agent.adapter.self_replay import own_answers
 from ioa_agent.adapter.writing import synthesize, synthesize_from_failures
 from ioa_agent.items import Item
-from ioa_agent.pedagogy.organizer import pick_replay, replay_count
+from ioa_agent.organizer.curriculum import pick_replay, replay_count
 from ioa_agent.pedagogy.strategies import from_failures
 from ioa_agent.run import atomic_write_text, derive_seed, sha256_file
 from ioa_agent.state import Context, State

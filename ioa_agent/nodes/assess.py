@@ -5,8 +5,8 @@ decision needs: the probes of the stage's skills and of every skill that passed 
 gate before (re-checked for forgetting; one that fell re-enters the curriculum, see
 nodes.organize). The gate passes the stage when each of its skills reaches
 τ_mastery on at least `organizer.gate_min_probes` of its own probes
-(pedagogy.skills.skill_gate), and with the budget decides where the graph goes
-(pedagogy.organizer.decide_after_assess). When that is the run's or the cycle's last
+(organizer.skills.skill_gate), and with the budget decides where the graph goes
+(organizer.curriculum.decide_after_assess). When that is the run's or the cycle's last
 assessment, every probe is scored, so the final figures and the next diagnosis cover
 every module. Results per item go to the run store, once per round; the round's
 summary also holds the gate's rows (with the probe ids each skill was judged on),
@@ -22,10 +22,10 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
+from ioa_agent.identifier import gap, ratios
 from ioa_agent.items import Item
-from ioa_agent.pedagogy.identifier import gap, ratios
-from ioa_agent.pedagogy.organizer import decide_after_assess
-from ioa_agent.pedagogy.skills import (
+from ioa_agent.organizer.curriculum import decide_after_assess
+from ioa_agent.organizer.skills import (
     forgotten,
     skill_gate,
     skill_id,

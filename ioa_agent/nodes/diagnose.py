@@ -2,7 +2,7 @@
 
 Builds (once) the module list and the held-out probe sets, measures P_T and the
 current student's P_S on them, and turns the scores and the assessment history into
-gaps, the prerequisite DAG, severity and targets (pedagogy.identifier). The probes,
+gaps, the prerequisite DAG, severity and targets (identifier). The probes,
 answers and scores go to the run store; the diagnosis JSON to the run directory;
 the state keeps only the per-module numbers and the targets.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
+from ioa_agent.identifier import diagnose as identify
 from ioa_agent.items import Item
-from ioa_agent.pedagogy.identifier import diagnose as identify
 from ioa_agent.probe_scores import (
     history,
     per_level_ratio,

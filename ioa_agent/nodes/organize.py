@@ -21,10 +21,10 @@ import json
 from langgraph.runtime import Runtime
 
 from ioa_agent.domains.arithmetic import declared_skill_edges
-from ioa_agent.pedagogy.identifier import edges_from_list
-from ioa_agent.pedagogy.organizer import apply_zpd, cap_stages, topological_stages
-from ioa_agent.pedagogy.plan_edits import apply_feedback, parse_feedback
-from ioa_agent.pedagogy.skills import (
+from ioa_agent.identifier import edges_from_list
+from ioa_agent.organizer.curriculum import apply_zpd, cap_stages, topological_stages
+from ioa_agent.organizer.plan_edits import apply_feedback, parse_feedback
+from ioa_agent.organizer.skills import (
     all_skills,
     curriculum_skills,
     forgotten,

@@ -13,7 +13,7 @@ any inbox that reads that shape can show a step: `{"action_requests": [{"name":
 "reject"]}]}`. It is answered with `{"decisions": [<decision>]}`, a decision being
 `{"type": "approve"}`, `{"type": "reject", "message": "..."}` (feedback: the
 organizer re-plans with it) or `{"type": "edit", "edited_action": {"name":
-"curriculum_step", "args": {"plan": {...}}}}` (validated by pedagogy.plan_edits).
+"curriculum_step", "args": {"plan": {...}}}}` (validated by organizer.plan_edits).
 review_answers.py reads and answers it for the CLI and the web page.
 """
 
@@ -26,8 +26,8 @@ from langgraph.types import interrupt
 
 from ioa_agent.nodes.assess import next_decision
 from ioa_agent.nodes.organize import run_skill_edges
-from ioa_agent.pedagogy.plan_edits import PlanError, parse_feedback, validate_plan
-from ioa_agent.pedagogy.skills import parse_skill, skill_ratios, stage_modules
+from ioa_agent.organizer.plan_edits import PlanError, parse_feedback, validate_plan
+from ioa_agent.organizer.skills import parse_skill, skill_ratios, stage_modules
 from ioa_agent.run import Run
 from ioa_agent.state import Context, Curriculum, State
 

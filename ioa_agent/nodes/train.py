@@ -18,7 +18,7 @@ from pathlib import Path
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
-from ioa_agent.pedagogy.organizer import round_steps
+from ioa_agent.organizer.curriculum import round_steps
 from ioa_agent.run import sha256_file
 from ioa_agent.state import Context, State
 

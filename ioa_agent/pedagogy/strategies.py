@@ -24,7 +24,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Literal, TypeVar
 
-from ioa_agent.pedagogy.skills import parse_skill
+from ioa_agent.organizer.skills import parse_skill
 
 Method = Literal["ioa", "uniform", "targeted", "no_identifier", "no_organizer", "no_adapter"]
 METHODS: tuple[Method, ...] = (

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ioa_agent.pedagogy.skills import stage_modules
+from ioa_agent.organizer.skills import stage_modules
 
 
 def _plt() -> Any:

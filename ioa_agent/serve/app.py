@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ioa_agent.lock import RunBusy
-from ioa_agent.pedagogy.plan_edits import PlanError
+from ioa_agent.organizer.plan_edits import PlanError
 from ioa_agent.serve import policy, reading, views, workers
 from ioa_agent.serve.security import REPORT_CSP, Guard
 

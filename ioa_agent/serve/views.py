@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ioa_agent.pedagogy.skills import skill_ratios
+from ioa_agent.organizer.skills import skill_ratios
 from ioa_agent.probe_scores import paired_by_module
 from ioa_agent.run import Run
 from ioa_agent.serve import reading

@@ -2,7 +2,7 @@
 
 A review can reject a step with feedback or replace it with an edited plan. Both are
 checked here, as pure functions, before anything of the run is touched: a plan's
-stages list skills (`module@level`, pedagogy.skills) of known modules at valid levels,
+stages list skills (`module@level`, organizer.skills) of known modules at valid levels,
 and every prerequisite skill the plan contains sits in an earlier stage.
 
 Feedback understood by the built-in organizer is one directive per line or `;`:
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ioa_agent.pedagogy.skills import module_of, parse_skill, skill_id
+from ioa_agent.organizer.skills import module_of, parse_skill, skill_id
 
 DIRECTIVES = ("skip MODULE", "only MODULE[,MODULE]", "easier", "harder", "split")
 

@@ -1,6 +1,6 @@
 """Organizer maths: stage order, the ZPD check, mastery gates, routing and replay.
 
-The unit is a skill (a module at one level, `pedagogy.skills`); the functions here
+The unit is a skill (a module at one level, `organizer.skills`); the functions here
 take any ids, so they read the same for skills as for modules.
 
 - `topological_stages` layers the skills to teach along the prerequisite DAG; levels
@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Literal
 
-from ioa_agent.pedagogy.skills import parse_skill
+from ioa_agent.organizer.skills import parse_skill
 
 Edge = tuple[str, str]
 Route = Literal["organize", "adapt", "review", "diagnose", "end"]
