@@ -21,6 +21,9 @@ from typing import Any
 from ioa_agent.items import SELF, Item
 from ioa_agent.pedagogy.measures import PairedChange, in_template, paired_change, templates_of
 from ioa_agent.run import Run
+from ioa_agent.student.generate import generate
+from ioa_agent.student.vllm_client import generate_for_run
+from ioa_agent.student.vllm_server import VLLMNotInstalled
 
 
 def teacher_scores(run: Run, probes: list[Item]) -> dict[str, int]:
@@ -75,14 +78,10 @@ def student_outputs(
     """Greedy answers of `round`'s student: vLLM when configured and installed, else
     Transformers in this process."""
     if run.config.student.backend == "vllm":
-        from ioa_agent.student.vllm_client import generate_for_run
-        from ioa_agent.student.vllm_server import VLLMNotInstalled
-
         try:
             return generate_for_run(run, round, prompts, progress)
         except VLLMNotInstalled as exc:
             warnings.warn(f"{exc}; assessing with transformers instead", stacklevel=2)
-    from ioa_agent.student.generate import generate
 
     return generate(
         run.student_model,

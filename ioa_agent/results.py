@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ioa_agent.report.data import gather
 from ioa_agent.run import atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
@@ -205,7 +206,6 @@ def write_results(
 
 def run_summary(run: Run) -> dict[str, Any]:
     """A finished run's figures (`run_table` renders them)."""
-    from ioa_agent.report.data import gather
 
     data = gather(run)
     events = run.store.events()

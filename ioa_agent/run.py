@@ -32,6 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from ioa_agent.config import Config, ConfigError
 from ioa_agent.config_file import dump_config, load_config
+from ioa_agent.domains.scorers import Scorer
+from ioa_agent.student.models import resolve_model
+from ioa_agent.teacher.exact import ArithmeticTeacher
+from ioa_agent.teacher.llm import LLMTeacher
+from ioa_agent.teacher.tokens import TokenCounter
 
 if TYPE_CHECKING:
     from ioa_agent.domains.scorers import Scorer
@@ -102,16 +107,10 @@ class Run:
 
         cfg = self.config.teacher
         if cfg.kind == "llm":
-            from ioa_agent.teacher.llm import LLMTeacher
-
             kind = self.config.seed_data.scorer if self.config.seed_data else "math"
             inner = LLMTeacher(cfg, domain=self.config.domain, answer_kind=kind)
         else:
-            from ioa_agent.teacher.exact import ArithmeticTeacher
-
             inner = ArithmeticTeacher()
-        from ioa_agent.student.models import resolve_model
-        from ioa_agent.teacher.tokens import TokenCounter
 
         # the counter finds the tokenizer by name, not through this Run: a reference
         # back to the Run would keep it, and its store's connection, open until a GC
@@ -129,7 +128,6 @@ class Run:
     @cached_property
     def scorer(self) -> Scorer:
         """How this run's domain checks answers (see domains.scorers)."""
-        from ioa_agent.domains.scorers import Scorer
 
         data = self.config.seed_data
         if data is None:
@@ -139,7 +137,6 @@ class Run:
 
     @cached_property
     def student_model(self) -> Path:
-        from ioa_agent.student.models import resolve_model
 
         return resolve_model(self.config.student.model)
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from typing import Any
 
 from ioa_agent.adapter.renderings import RULE, pick, summarize
+from ioa_agent.adapter.score import answer_losses
 from ioa_agent.config import Config
 from ioa_agent.display import console
 from ioa_agent.items import TEACHER, Item
@@ -115,7 +116,6 @@ def fit(run: Run, rnd: int, items: list[Item]) -> tuple[list[Item], dict[str, An
                 samples[(*key, name)] = [m for m in _rendered(run, sample, name) if m]
         pairs = [(it.prompt, it.completion()) for s in samples.values() for it in s]
         check_answer_room(run, rnd, samples)
-        from ioa_agent.adapter.score import answer_losses
 
         losses = iter(answer_losses(run.student_model, pairs, run.adapter_dir(rnd - 1)))
         for key in sorted(groups):

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ioa_agent.student.generate import load_model
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -134,7 +136,6 @@ def answer_scores(
     its gold answer (`golds`, same order), None without golds or when it is not found."""
     if not pairs:
         return []
-    from ioa_agent.student.generate import load_model
 
     model, tokenizer = load_model(model_dir, adapter_dir)
     with_q = [_answer_ids(tokenizer, q, a) for q, a in pairs]

@@ -27,6 +27,7 @@ from ioa_agent.display import progress_bar
 from ioa_agent.domains.seed import seed_items
 from ioa_agent.items import SELF, Item
 from ioa_agent.organizer.curriculum import replay_count
+from ioa_agent.probe_scores import student_outputs
 from ioa_agent.run import Run, derive_seed
 
 
@@ -77,7 +78,6 @@ def own_answers(
     asked = replay_questions(run, rnd, end) if want and outside else 0
     if asked == 0:
         return [], 0
-    from ioa_agent.probe_scores import student_outputs
 
     drawn, leaked = questions(run, outside, asked, rnd)
     with progress_bar(f"self-replay answers (round {rnd})", len(drawn)) as advance:

@@ -24,21 +24,27 @@ from typing import Any
 from ioa_agent.cli.progress import paired_so_far, print_teacher_usage, progress_printer
 from ioa_agent.config import ConfigError
 from ioa_agent.config_file import ConfigWarning, load_config
+from ioa_agent.display import console, mastery_table
 from ioa_agent.domains.seed import SeedDataError
 from ioa_agent.evaluation.cli import add_eval_parser
+from ioa_agent.export import ExportError, export_run
 from ioa_agent.lock import RunBusy, StaleAnswer
 from ioa_agent.organizer.plan_edits import PlanError
+from ioa_agent.report.html import write_report
+from ioa_agent.results import write_run_summary
 from ioa_agent.run import (
     DamagedFile,
     DiskFull,
     Run,
     RunNotFound,
+    atomic_write_text,
     create_run,
     disk_full,
     find_run,
     open_run,
 )
 from ioa_agent.state import OldRun
+from ioa_agent.student.models import resolve_model
 from ioa_agent.teacher.base import TeacherFailure, TeacherUnreachable
 
 DEFAULT_RUNS = "checkpoints"
@@ -53,7 +59,6 @@ def runs_root(args: argparse.Namespace) -> Path:
 
 
 def _drive(run: Run, resume: Any | None = None, command: str | None = None) -> int:
-    from ioa_agent.display import console
     from ioa_agent.drive import advance
 
     start = time.monotonic()
@@ -67,15 +72,12 @@ def _said(run: Run, out: Any, took: float, console: Any, command: str | None = N
     if out.interrupt is not None:
         console.print(f"run {run.id} waits for review: `ioa review {run.id}`")
     elif out.done:
-        from ioa_agent.results import write_run_summary
-
         summary = write_run_summary(run, command)
         console.print(f"run {run.id} finished in {took / 60:.1f} min ({run.dir}); {summary}")
 
 
 # commands -------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from ioa_agent.student.models import resolve_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConfigWarning)
@@ -102,7 +104,6 @@ def _where(snap: Any) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ioa_agent.display import console, mastery_table
     from ioa_agent.drive import snapshot
 
     root = runs_root(args)
@@ -181,12 +182,10 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(json.dumps({"checkpoint": step.checkpoint, **step.request}, indent=1))
         else:
             from ioa_agent.cli.review import pending_view
-            from ioa_agent.display import console
 
             console.print(pending_view(step))
         return 0
     decision = _review_decision(args, run, step)
-    from ioa_agent.display import console
 
     start = time.monotonic()
     out = answer(run, step.checkpoint, decision, on_update=progress_printer(run))
@@ -223,7 +222,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ioa_agent.report.html import write_report
 
     runs = [find_run(runs_root(args), r) for r in args.run]
     default = runs[0].dir / "report" if len(runs) == 1 else runs_root(args) / "report"
@@ -239,7 +237,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ioa_agent.export import ExportError, export_run
 
     run = find_run(runs_root(args), args.run)
     out = Path(args.out) if args.out else run.dir / "export"
@@ -260,8 +257,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 def copy_summary(run: Run, folder: Path) -> Path:
     """The run's summary.json as FOLDER/<run id>.json (written first for an older run)."""
     from ioa_agent.drive import snapshot
-    from ioa_agent.results import write_run_summary
-    from ioa_agent.run import atomic_write_text
 
     source = run.dir / "summary.json"
     if not source.is_file():

@@ -18,6 +18,9 @@ from typing import Literal
 from ioa_agent.adapter.filters import normalized_question
 from ioa_agent.answers import answers_match, extract_answer
 from ioa_agent.domains import arithmetic
+from ioa_agent.evaluation.math_scoring import math_equal
+from ioa_agent.evaluation.sandbox import run_many
+from ioa_agent.evaluation.text_scoring import rouge_l
 from ioa_agent.items import Item
 
 ScorerKind = Literal["arithmetic", "math", "code", "open"]
@@ -39,7 +42,6 @@ def math_answers_equal(pred: str | None, gold: str) -> bool:
         return False
     if answers_match(pred, gold) or answers_match(extract_answer(pred), gold):
         return True
-    from ioa_agent.evaluation.math_scoring import math_equal
 
     try:
         return math_equal(gold, pred, boxed_prediction=False)
@@ -94,7 +96,6 @@ class Scorer:
         return list(zip(extracted, self.check(items, list(extracted)), strict=True))
 
     def _run_tests(self, items: list[Item], programs: list[str | None]) -> list[bool]:
-        from ioa_agent.evaluation.sandbox import run_many
 
         todo = [i for i, p in enumerate(programs) if p and items[i].tests]
         sources = [f"{programs[i]}\n\n" + "\n".join(items[i].tests) for i in todo]
@@ -110,7 +111,6 @@ class Scorer:
                 (it.prompt, it.answer, a or "") for it, a in zip(items, answers, strict=True)
             ]
             return [bool(v) for v in self.judge(triples)]
-        from ioa_agent.evaluation.text_scoring import rouge_l
 
         return [
             bool(a) and rouge_l(a or "", [it.answer]) >= self.rouge_threshold

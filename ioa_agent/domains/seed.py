@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ioa_agent.config import HF_SEED
+from ioa_agent.evaluation.math_scoring import last_boxed
 from ioa_agent.items import Item, ModuleSpec
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ def split_answer(answer: str) -> tuple[str, str]:
     if "####" in answer:
         body, _, final = answer.rpartition("####")
         return _CALC.sub("", body).strip(), final.strip().replace(",", "")
-    from ioa_agent.evaluation.math_scoring import last_boxed
 
     boxed = last_boxed(answer) if "\\boxed" in answer else None
     if boxed is not None:

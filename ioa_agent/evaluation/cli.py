@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ioa_agent.evaluation.benchmarks import BENCHMARKS, Benchmark, DataSources, resolve_benchmarks
+from ioa_agent.evaluation.generation import resolve_model_dir
 from ioa_agent.evaluation.loaders import DataNotFoundError
 from ioa_agent.evaluation.records import Problem, result_lines
 from ioa_agent.evaluation.report import ResultsWriter, progress, summary_markdown, write_summary
@@ -170,8 +171,6 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"{bench.name}: {exc}") from exc
     model_dir = None
     if args.model is not None:
-        from ioa_agent.evaluation.generation import resolve_model_dir
-
         try:
             model_dir = resolve_model_dir(args.model)
         except (FileNotFoundError, ImportError) as exc:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ioa_agent.evaluation.records import Sample
+from ioa_agent.student.generate import generate, load_model
+from ioa_agent.student.models import resolve_model
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -27,7 +29,6 @@ Progress = Callable[[int], None]
 
 def resolve_model_dir(name_or_path: str) -> Path:
     """A local model folder for a path or a known model name (`smollm2-135m-instruct`)."""
-    from ioa_agent.student.models import resolve_model
 
     return resolve_model(name_or_path)
 
@@ -42,7 +43,6 @@ def greedy_samples(
     progress: Progress | None = None,
 ) -> list[Sample]:
     """One greedy sample per prompt, through the student backend."""
-    from ioa_agent.student.generate import generate
 
     start = time.perf_counter()
     outputs = generate(
@@ -70,7 +70,6 @@ def sampled_samples(
     """One sampled output per prompt and seed (seed-major order)."""
     if not prompts:
         return []
-    from ioa_agent.student.generate import load_model
 
     model, tokenizer = load_model(model_dir, adapter_dir)
     samples: list[Sample] = []

@@ -20,6 +20,7 @@ Nothing here generates answers or runs code.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import threading
 import time
@@ -201,7 +202,6 @@ def score_math_batch(
             if progress is not None:
                 progress(1)
         return verdicts
-    import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
     verdicts = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ioa_agent.display import progress_bar
+from ioa_agent.domains.seed import build_seed_domain
 from ioa_agent.identifier import diagnose as identify
 from ioa_agent.items import Item
 from ioa_agent.probe_scores import (
@@ -28,8 +29,6 @@ from ioa_agent.state import Context, State
 def ensure_probes(run: Run) -> list[Item]:
     """The held-out probe items: from the seed data, or written by the teacher, once."""
     if run.config.seed_data is not None:
-        from ioa_agent.domains.seed import build_seed_domain
-
         build_seed_domain(run)
         return run.store.items("probe")
     modules = run.store.modules()

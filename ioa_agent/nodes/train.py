@@ -21,11 +21,11 @@ from ioa_agent.display import progress_bar
 from ioa_agent.organizer.curriculum import round_steps
 from ioa_agent.run import sha256_file
 from ioa_agent.state import Context, State
+from ioa_agent.student.train import TrainJob
+from ioa_agent.student.train_runner import run_training
 
 
 def train(state: State, runtime: Runtime[Context]) -> State:
-    from ioa_agent.student.train import TrainJob
-    from ioa_agent.student.train_runner import run_training
 
     with runtime.context.open() as run:
         rnd = state["round"]

@@ -30,8 +30,12 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ioa_agent.config import ConfigError
 from ioa_agent.lock import RunBusy
 from ioa_agent.organizer.plan_edits import PlanError
+from ioa_agent.report import figures
+from ioa_agent.report.data import gather
+from ioa_agent.report.html import write_report
 from ioa_agent.serve import policy, reading, views, workers
 from ioa_agent.serve.security import REPORT_CSP, Guard
 
@@ -129,8 +133,6 @@ class Server:
 
     @staticmethod
     def _draw(run: Any, name: str, out: Path) -> bool:
-        from ioa_agent.report import figures
-        from ioa_agent.report.data import gather
 
         try:
             d = gather(run)
@@ -154,7 +156,6 @@ class Server:
         path = self.run_path(request)
         if path is None:
             return self.problem("no such run", 404)
-        from ioa_agent.report.html import write_report
 
         with self.draw_lock, views.opened(path) as run:
             try:
@@ -255,7 +256,6 @@ class Server:
         return await _in_thread(self._start, request, data)
 
     def _start(self, request: Request, data: dict[str, str]) -> Response:
-        from ioa_agent.config import ConfigError
 
         config, name = data.get("config", "").strip(), data.get("name", "").strip()
         name = name or time.strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)

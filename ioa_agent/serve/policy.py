@@ -25,6 +25,7 @@ from pathlib import Path
 import ioa_agent
 from ioa_agent.config import Config, ConfigError
 from ioa_agent.config_file import load_config
+from ioa_agent.student.launch import shipped_config_names
 
 PACKAGE_DEFAULTS = Path(ioa_agent.__file__).resolve().parent / "defaults"
 REPO_CONFIGS = Path(ioa_agent.__file__).resolve().parents[1] / "configs"
@@ -109,14 +110,12 @@ def refusals(config: Config, dirs: list[Path]) -> list[str]:
             f"({_named(dirs)}): move the file there, or {CLI}"
         )
     acc = config.train.accelerate_config
-    if acc is not None:
-        from ioa_agent.student.launch import shipped_config_names
-
-        if (acc not in shipped_config_names() or "/" in acc) and not inside(Path(acc), dirs):
-            out.append(
-                f"field `train.accelerate_config`: {acc} is outside the folders this page "
-                f"reads ({_named(dirs)}): use a shipped name, move the file there, or {CLI}"
-            )
+    shipped = acc is not None and acc in shipped_config_names() and "/" not in acc
+    if acc is not None and not shipped and not inside(Path(acc), dirs):
+        out.append(
+            f"field `train.accelerate_config`: {acc} is outside the folders this page "
+            f"reads ({_named(dirs)}): use a shipped name, move the file there, or {CLI}"
+        )
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ioa_agent.organizer.skills import skill_ratios
 from ioa_agent.probe_scores import paired_by_module
+from ioa_agent.report.data import gather
 from ioa_agent.run import Run
 from ioa_agent.serve import reading
 
@@ -173,7 +174,6 @@ def _losses(run: Run) -> dict[int, Any]:
 
 def detail(root: Path, path: Path) -> dict[str, Any]:
     """Everything the run page shows."""
-    from ioa_agent.report.data import gather
 
     row = summary(root, path)
     with opened(path) as run:

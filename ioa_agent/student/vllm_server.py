@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import httpx
+
 from ioa_agent.student.process_guard import die_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -178,7 +180,6 @@ class VLLMServer:
         return self
 
     def _wait_healthy(self) -> None:
-        import httpx
 
         assert self._proc is not None
         deadline = time.monotonic() + self.startup_timeout
