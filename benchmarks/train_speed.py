@@ -34,8 +34,6 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
-
 from ioa_agent.results import markdown_table, write_results  # noqa: E402
 from ioa_agent.student.models import make_tiny_model  # noqa: E402
 from ioa_agent.student.train import TrainJob, build_trainer  # noqa: E402
@@ -103,6 +101,7 @@ def model_config(shape: dict[str, Any], vocab: int) -> Any:
 
 def build_model(shape: dict[str, Any], vocab: int, cuda: bool) -> Any:
     """Random weights, bf16 on GPUs that have it, built on the device."""
+    import torch
     from transformers import AutoModelForCausalLM
 
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
@@ -138,6 +137,7 @@ class StepClock:
         self._seen = 0
 
     def callback(self) -> Any:
+        import torch
         from transformers import TrainerCallback
 
         clock = self
@@ -160,6 +160,7 @@ class StepClock:
 
 def plain_trl(model: Any, tokenizer: Any, rows: list[dict[str, str]], args: Any, cuda: bool) -> Any:
     """TRL's SFTTrainer + PEFT as its docs show it: padded batches, defaults otherwise."""
+    import torch
     from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
@@ -221,6 +222,7 @@ def measure(
     layers: int,
     hidden: int,
 ) -> dict[str, Any]:
+    import torch
     from transformers import PrinterCallback
 
     clock = StepClock(cuda)
@@ -245,6 +247,8 @@ def measure(
 
 
 def main() -> None:
+    import torch
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cuda = torch.cuda.is_available()
     parser.add_argument("--shape", choices=sorted(SHAPES), default="qwen2.5-3b" if cuda else "tiny")
