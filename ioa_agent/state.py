@@ -24,6 +24,7 @@ class Stage(TypedDict, total=False):
     skills: list[str]  # skill ids `category/name@level` (organizer.skills)
     bridge: bool
     again: bool  # skills that passed the gate, fell below it, and are taught again
+    skipped: bool  # at the gate already when the curriculum reached it: not taught
 
 
 class Curriculum(TypedDict):

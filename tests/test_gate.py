@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import tiny_config
+from conftest import tiny_config, write_config
 
 from ioa_agent.cli import main
 from ioa_agent.config import parse_config
 from ioa_agent.drive import advance, snapshot
 from ioa_agent.organizer.skills import skill_id
-from ioa_agent.run import create_run
+from ioa_agent.run import create_run, find_run
 
 
 def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
@@ -101,3 +101,48 @@ def test_a_run_planned_in_modules_is_refused_with_one_line(
     assert main(["resume", "old", "--runs", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "planned by an older ioa" in err and "run old" in err
+
+
+def test_a_stage_already_at_the_gate_is_passed_over_not_taught(
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import ioa_agent.probe_scores as assessment
+
+    over = {"max_rounds": 2, "organizer": {"max_remedial": 0}, "assess": {"scope": "all"}}
+    cfg = write_config(tmp_path / "cfg.yaml", tiny_config(tiny_model, **over))
+    right: dict[int, set[str]] = {0: set()}
+
+    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
+        if rnd not in right:  # from round 1 on: what stages 1 and 2 teach
+            stages = run.store.events("plan")[0]["payload"]["stages"]
+            right[rnd] = set(stages[0]["skills"]) | set(stages[1]["skills"])
+        gold = {p.prompt: p for p in run.store.items("probe")}
+        out = []
+        for q in prompts:
+            p = gold.get(q)
+            ok = p is not None and skill_id(p.module, p.level) in right[rnd]
+            out.append(f"{p.answer}." if ok else "no idea")
+        return out
+
+    monkeypatch.setattr(assessment, "student_outputs", answers)
+    capsys.readouterr()
+    assert main(["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "s"]) == 0
+    printed = capsys.readouterr().out
+    run = find_run(tmp_path, "s")
+    plan = run.store.events("plan")[0]["payload"]["stages"]
+    first, second, third = (s["skills"] for s in plan[:3])
+    gates = {e["payload"]["round"]: e["payload"] for e in run.store.events("gate")}
+    assert gates[1]["skills"] == first and gates[1]["decision"] == "organize"
+    # stage 2 scored at the gate already in round 1: round 2 teaches stage 3
+    assert gates[2]["skills"] == third
+    moved = run.store.events("advance")[0]["payload"]
+    assert moved["skipped"] == sorted(second) and moved["stage"] == 2
+    assert set(second) <= set(moved["passed"])
+    stages = snapshot(run).values["curriculum"]["stages"]
+    assert stages[1].get("skipped") is True and not stages[2].get("skipped")
+    taught = {k for e in run.store.events("data") for k in e["payload"]["renderings"]}
+    assert taught and not taught & set(second), taught
+    assert f"stage 2: {', '.join(second)} at the gate already: not taught" in printed

@@ -195,3 +195,16 @@ def test_cap_stages_cuts_a_layer_easier_skills_first() -> None:
     assert cap_stages(layers, scores, 1) == [["b@1"], ["c@1"], ["a@1"], ["d@2"]]
     assert cap_stages(layers, scores, 2) == [["b@1", "c@1"], ["a@1"], ["d@2"]]
     assert cap_stages(layers, scores, None) == layers
+
+
+def test_skip_mastered_passes_over_stages_already_at_the_gate() -> None:
+    from ioa_agent.organizer.curriculum import skip_mastered
+
+    stages = [["a@1"], ["a@2", "b@1"], ["b@2"], ["c@1"]]
+    ratios = {"a@1": 1.0, "a@2": 0.9, "b@1": 0.95, "b@2": 1.0, "c@1": 0.5}
+    assert skip_mastered(stages, 1, ratios, 0.9) == (3, ["a@2", "b@1", "b@2"])
+    # one skill below the gate keeps its stage; a missing ratio counts as 0
+    assert skip_mastered(stages, 1, {**ratios, "b@1": 0.875}, 0.9) == (1, [])
+    assert skip_mastered(stages, 3, {"c@1": 0.9}, 0.9) == (4, ["c@1"])
+    assert skip_mastered(stages, 3, {}, 0.9) == (3, [])
+    assert skip_mastered(stages, 4, ratios, 0.9) == (4, [])

@@ -31,6 +31,7 @@ def progress_printer(run: Run) -> Callable[[str, dict[str, Any]], None]:
     from ioa_agent.drive import snapshot  # langgraph: only for commands that run the graph
 
     state: dict[str, Any] = {}
+    skipped_shown: set[int] = set()  # stages passed over without teaching, told once
     tau = run.config.organizer.tau_mastery
 
     def on_update(node: str, update: dict[str, Any]) -> None:
@@ -53,6 +54,13 @@ def progress_printer(run: Run) -> Callable[[str, dict[str, Any]], None]:
             cur = update["curriculum"]
             stages = " → ".join("[" + ", ".join(s["skills"]) + "]" for s in cur["stages"])
             console.print(f"curriculum (skills): {stages or 'nothing to teach'}", markup=False)
+            for i, passed_over in enumerate(cur["stages"][: cur["stage"]]):
+                if passed_over.get("skipped") and i not in skipped_shown:
+                    skipped_shown.add(i)
+                    skills = ", ".join(passed_over["skills"])
+                    console.print(
+                        f"stage {i + 1}: {skills} at the gate already: not taught", markup=False
+                    )
             if cur["stage"] < len(cur["stages"]):
                 step = cur["stages"][cur["stage"]]
                 again = " (fell below the gate: taught again)" if step.get("again") else ""

@@ -24,7 +24,7 @@ from langgraph.runtime import Runtime
 from ioa_agent.display import progress_bar
 from ioa_agent.identifier import gap, ratios
 from ioa_agent.items import Item
-from ioa_agent.organizer.curriculum import decide_after_assess
+from ioa_agent.organizer.curriculum import decide_after_assess, skip_mastered
 from ioa_agent.organizer.skills import (
     forgotten,
     skill_gate,
@@ -59,9 +59,12 @@ def next_decision(run: Run, state: State, mastered: bool) -> Decision:
     tokens_left = budget_left(cfg.teacher.budget_tokens, run.teacher.spent_tokens())
     if not uses_organizer(cfg.strategy):
         return decide_ungated(rounds_left, tokens_left)
+    skills = [s["skills"] for s in cur["stages"]]
+    scores = skill_ratios(state.get("level_ratios", {}))
+    ahead, _ = skip_mastered(skills, cur["stage"] + 1, scores, cfg.organizer.tau_mastery)
     return decide_after_assess(
         mastered=mastered,
-        more_stages=cur["stage"] + 1 < len(cur["stages"]),
+        more_stages=ahead < len(skills),  # stages mastered already are not taught
         remedial_used=state.get("remedial", 0),
         max_remedial=cfg.organizer.max_remedial,
         gaps_remain=any(gap(p_t[m], p_s.get(m, 0.0)) > cfg.identifier.tau_gap for m in p_t),

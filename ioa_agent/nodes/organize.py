@@ -7,7 +7,9 @@ skills of other modules the domain says it needs), and keeps each step within th
 of proximal development (Eq. 8 on the skills' scores: split a stage or mark it for
 bridging data). Later visits advance to the next stage (after the mastery gate, or an
 escalation that moved on), put a skill that fell below τ_mastery after it had passed
-back into the curriculum as the next stage, or re-plan with a person's feedback.
+back into the curriculum as the next stage, pass over a stage whose skills all reach
+τ_mastery already (counted as passed: replayed and re-checked, not taught), or re-plan
+with a person's feedback.
 Strategies without the Organizer (config `strategy`, pedagogy.strategies) get one
 unordered stage of every skill of their targets. It makes no teacher calls and trains
 nothing: planning only, from the scores in the state.
@@ -22,7 +24,12 @@ from langgraph.runtime import Runtime
 
 from ioa_agent.domains.arithmetic import declared_skill_edges
 from ioa_agent.identifier import edges_from_list
-from ioa_agent.organizer.curriculum import apply_zpd, cap_stages, topological_stages
+from ioa_agent.organizer.curriculum import (
+    apply_zpd,
+    cap_stages,
+    skip_mastered,
+    topological_stages,
+)
 from ioa_agent.organizer.plan_edits import apply_feedback, parse_feedback
 from ioa_agent.organizer.skills import (
     all_skills,
@@ -89,9 +96,18 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
                 stages.insert(cur["stage"] + 1, {"skills": lost, "bridge": False, "again": True})
                 note = {"reentered": lost}
             passed = [s for s in cur.get("passed", []) if s not in lost]
-            cur = Curriculum(
-                **{**cur, "stages": stages, "stage": cur["stage"] + 1, "passed": passed}
-            )
+            nxt = cur["stage"] + 1
+            if uses_organizer(run.config.strategy):
+                # a stage already at the gate passes as it stands: replayed, not taught
+                scores = skill_ratios(state.get("level_ratios", {}))
+                skills = [s["skills"] for s in stages]
+                nxt, skipped = skip_mastered(skills, nxt, scores, tau)
+                for i in range(cur["stage"] + 1, nxt):
+                    stages[i] = {**stages[i], "skipped": True}
+                if skipped:
+                    passed = sorted(set(passed) | set(skipped))
+                    note = {**note, "skipped": skipped}
+            cur = Curriculum(**{**cur, "stages": stages, "stage": nxt, "passed": passed})
             kind = "advance"
 
         digest = hashlib.sha256(json.dumps(cur, sort_keys=True).encode()).hexdigest()[:8]

@@ -8,6 +8,7 @@ take any ids, so they read the same for skills as for modules.
 - `cap_stages` cuts a layer into stages of at most N skills (a small student learns
   one skill a round best); `apply_zpd` (Eq. 8) splits a stage that is too big a step,
   or marks it for bridging data when it cannot be split.
+- `skip_mastered` passes over the next stages whose skills already reach τ_mastery.
 - `weak` names the skills below τ_mastery (Bloom: move on only at ratio ≥ τ_mastery);
   the gate itself is `skills.skill_gate`.
 - `decide_after_assess` is the routing rule after an assessment.
@@ -125,6 +126,28 @@ def weak(
     """Skills with ratio < τ_mastery, sorted (a remedial round's focus; a missing
     ratio counts as 0)."""
     return sorted({s for s in skills if ratios.get(s, 0.0) < tau_mastery})
+
+
+def skip_mastered(
+    stages: Sequence[Sequence[str]],
+    start: int,
+    ratios: Mapping[str, float],
+    tau_mastery: float = 0.9,
+) -> tuple[int, list[str]]:
+    """The first stage (a list of skills) at or after `start` that has a skill below
+    τ_mastery, and the skills of the stages passed over on the way (sorted).
+
+    A stage whose every skill already scores at or above τ_mastery at the latest
+    assessment (the student learned it beside an earlier stage) passes the gate as it
+    stands: teaching it would spend a round on what is known. The caller counts its
+    skills as passed, so they are replayed and re-checked like any other. Returns
+    `len(stages)` when every remaining stage is mastered. A missing ratio counts as 0.
+    """
+    i, skipped = start, []
+    while i < len(stages) and all(ratios.get(s, 0.0) >= tau_mastery for s in stages[i]):
+        skipped += stages[i]
+        i += 1
+    return i, sorted(skipped)
 
 
 def decide_after_assess(

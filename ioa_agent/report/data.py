@@ -290,6 +290,8 @@ def _describe(event: dict[str, Any]) -> str:
         return f"stage [{rows}] {verdict} → {p.get('decision')}{fell}"
     stages = " → ".join("{" + ", ".join(s["skills"]) + "}" for s in p.get("stages", []))
     again = f"; taught again: {', '.join(p['reentered'])}" if p.get("reentered") else ""
+    if p.get("skipped"):
+        again += f"; at the gate already, not taught: {', '.join(p['skipped'])}"
     return f"{event['kind']}: stage {p.get('stage', 0) + 1} of {stages}{again}"
 
 

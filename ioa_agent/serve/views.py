@@ -195,6 +195,7 @@ def detail(root: Path, path: Path) -> dict[str, Any]:
                         "mark": mark,
                         "bridge": st.get("bridge", False),
                         "again": st.get("again", False),
+                        "skipped": st.get("skipped", False),
                         "skills": skills,
                     }
                 )
