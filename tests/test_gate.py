@@ -7,6 +7,7 @@ scores only the probes the gate reads, and the last round scores every probe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,23 @@ from ioa_agent.config import parse_config
 from ioa_agent.drive import advance, snapshot
 from ioa_agent.organizer.skills import skill_id
 from ioa_agent.run import create_run, find_run
+
+
+def answering(right: Callable[[Any, int], set[str]]) -> Callable[..., list[str]]:
+    """The student's answers to the probes, set by the test: right on the skills
+    `right(run, round)` names, "no idea" elsewhere (the one seam faked)."""
+
+    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
+        gold = {p.prompt: p for p in run.store.items("probe")}
+        skills = right(run, rnd)
+        out = []
+        for q in prompts:
+            p = gold.get(q)
+            ok = p is not None and skill_id(p.module, p.level) in skills
+            out.append(f"{p.answer}." if ok else "no idea")
+        return out
+
+    return answers
 
 
 def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
@@ -39,16 +57,7 @@ def test_gate_passes_a_skill_and_a_fallen_skill_is_taught_again(
     run = create_run(config, tmp_path, "gate")
     right: dict[int, set[str]] = {0: set(), 1: {"arithmetic/addition@1"}, 2: set(), 3: set()}
 
-    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
-        gold = {p.prompt: p for p in run.store.items("probe")}
-        out = []
-        for q in prompts:
-            p = gold.get(q)
-            ok = p is not None and skill_id(p.module, p.level) in right[rnd]
-            out.append(f"{p.answer}." if ok else "no idea")
-        return out
-
-    monkeypatch.setattr(assessment, "student_outputs", answers)
+    monkeypatch.setattr(assessment, "student_outputs", answering(lambda run, rnd: right[rnd]))
     assert advance(run).done
     probes = run.store.items("probe")
     skill_of = {p.id: skill_id(p.module, p.level) for p in probes}
@@ -113,21 +122,14 @@ def test_a_stage_already_at_the_gate_is_passed_over_not_taught(
 
     over = {"max_rounds": 2, "organizer": {"max_remedial": 0}, "assess": {"scope": "all"}}
     cfg = write_config(tmp_path / "cfg.yaml", tiny_config(tiny_model, **over))
-    right: dict[int, set[str]] = {0: set()}
 
-    def answers(run: Any, rnd: int, prompts: list[str], progress: Any) -> list[str]:
-        if rnd not in right:  # from round 1 on: what stages 1 and 2 teach
-            stages = run.store.events("plan")[0]["payload"]["stages"]
-            right[rnd] = set(stages[0]["skills"]) | set(stages[1]["skills"])
-        gold = {p.prompt: p for p in run.store.items("probe")}
-        out = []
-        for q in prompts:
-            p = gold.get(q)
-            ok = p is not None and skill_id(p.module, p.level) in right[rnd]
-            out.append(f"{p.answer}." if ok else "no idea")
-        return out
+    def right(run: Any, rnd: int) -> set[str]:  # from round 1 on: what stages 1 and 2 teach
+        if rnd == 0:
+            return set()
+        stages = run.store.events("plan")[0]["payload"]["stages"]
+        return set(stages[0]["skills"]) | set(stages[1]["skills"])
 
-    monkeypatch.setattr(assessment, "student_outputs", answers)
+    monkeypatch.setattr(assessment, "student_outputs", answering(right))
     capsys.readouterr()
     assert main(["run", "--config", str(cfg), "--runs", str(tmp_path), "--name", "s"]) == 0
     printed = capsys.readouterr().out
