@@ -28,6 +28,8 @@ def _stages(args: dict[str, Any]) -> Table:
             mark = (mark + " (bridge)").strip()
         if st.get("again"):
             mark = (mark + " (fell below the gate: taught again)").strip()
+        if st.get("skipped"):
+            mark = (mark + " (at the gate already: not taught)").strip()
         names = ", ".join(s + (" ✓" if s in passed else "") for s in st["skills"])
         t.add_row(str(i + 1), Text(names), mark)
     return t
