@@ -21,13 +21,13 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
+from ioa_agent import probe_scores  # by module: tests set the student's answers there
 from ioa_agent.adapter.budget import replay_questions
 from ioa_agent.adapter.filters import drop_stated, filter_items
 from ioa_agent.display import progress_bar
 from ioa_agent.domains.seed import seed_items
 from ioa_agent.items import SELF, Item
 from ioa_agent.organizer.curriculum import replay_count
-from ioa_agent.probe_scores import student_outputs
 from ioa_agent.run import Run, derive_seed
 
 
@@ -81,7 +81,7 @@ def own_answers(
 
     drawn, leaked = questions(run, outside, asked, rnd)
     with progress_bar(f"self-replay answers (round {rnd})", len(drawn)) as advance:
-        outputs = student_outputs(run, rnd - 1, [q.prompt for q in drawn], advance)
+        outputs = probe_scores.student_outputs(run, rnd - 1, [q.prompt for q in drawn], advance)
     verdicts = run.scorer.check_outputs(drawn, outputs)
     ended = finished(run, outputs)
     own = [
