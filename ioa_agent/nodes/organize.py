@@ -8,7 +8,7 @@ of proximal development (Eq. 8 on the skills' scores: split a stage or mark it f
 bridging data). Later visits advance to the next stage (after the mastery gate, or an
 escalation that moved on), put a skill that fell below τ_mastery after it had passed
 back into the curriculum as the next stage, pass over a stage whose skills all reach
-τ_mastery already (counted as passed: replayed and re-checked, not taught), or re-plan
+τ_mastery already (counted as passed: re-checked every round, not taught), or re-plan
 with a person's feedback.
 Strategies without the Organizer (config `strategy`, pedagogy.strategies) get one
 unordered stage of every skill of their targets. It makes no teacher calls and trains
@@ -98,7 +98,7 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
             passed = [s for s in cur.get("passed", []) if s not in lost]
             nxt = cur["stage"] + 1
             if uses_organizer(run.config.strategy):
-                # a stage already at the gate passes as it stands: replayed, not taught
+                # a stage already at the gate passes as it stands: re-checked, not taught
                 scores = skill_ratios(state.get("level_ratios", {}))
                 skills = [s["skills"] for s in stages]
                 nxt, skipped = skip_mastered(skills, nxt, scores, tau)

@@ -140,7 +140,8 @@ def skip_mastered(
     A stage whose every skill already scores at or above τ_mastery at the latest
     assessment (the student learned it beside an earlier stage) passes the gate as it
     stands: teaching it would spend a round on what is known. The caller counts its
-    skills as passed, so they are replayed and re-checked like any other. Returns
+    skills as passed, so they are re-checked after every round like any other and
+    taught again if they fall (they have no rows of their own to replay). Returns
     `len(stages)` when every remaining stage is mastered. A missing ratio counts as 0.
     """
     i, skipped = start, []
