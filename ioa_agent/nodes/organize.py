@@ -88,9 +88,8 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
             kind = "replan"
         else:
             stages = list(cur["stages"])
-            lost = forgotten(
-                cur.get("passed", []), skill_ratios(state.get("level_ratios", {})), tau
-            )
+            scores = skill_ratios(state.get("level_ratios", {}))
+            lost = forgotten(cur.get("passed", []), scores, tau)
             if lost and uses_organizer(run.config.strategy):
                 # a skill that passed the gate and has since fallen is taught again next
                 stages.insert(cur["stage"] + 1, {"skills": lost, "bridge": False, "again": True})
@@ -99,7 +98,6 @@ def organize(state: State, runtime: Runtime[Context]) -> State:
             nxt = cur["stage"] + 1
             if uses_organizer(run.config.strategy):
                 # a stage already at the gate passes as it stands: re-checked, not taught
-                scores = skill_ratios(state.get("level_ratios", {}))
                 skills = [s["skills"] for s in stages]
                 nxt, skipped = skip_mastered(skills, nxt, scores, tau)
                 for i in range(cur["stage"] + 1, nxt):
