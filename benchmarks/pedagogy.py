@@ -13,7 +13,10 @@ those files alone, so the experiment can be completed over several sittings:
 It writes:
 
     docs/results/pedagogy.json    the table's figures and the table, from the run files
-    <out>/pedagogy.md             the table and final accuracy per module
+    docs/results/pedagogy_by_module.json
+                                  ioa minus uniform+pick per module and round, and
+                                  what ioa taught each round (beside --results)
+    <out>/pedagogy.md             the tables and final accuracy per module
     <out>/pedagogy.png            student accuracy against teacher tokens spent
     <out>/runs/                   the runs (default out: checkpoints/pedagogy, untracked)
 
@@ -51,7 +54,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pedagogy_table import PICK, markdown, run_table, strategy_table, summarise  # noqa: E402
+from pedagogy_table import (  # noqa: E402
+    PICK,
+    markdown,
+    run_table,
+    strategy_table,
+    summarise,
+    where_it_goes,
+    where_table,
+)
 
 from ioa_agent.config import parse_config  # noqa: E402
 from ioa_agent.config_file import load_config  # noqa: E402
@@ -261,10 +272,17 @@ def main(argv: list[str] | None = None) -> int:
         "probes_per_level": base["identifier"]["probes_per_level"],
     }
     summary = {**summarise(records), "settings": settings}
-    (out / "pedagogy.md").write_text(markdown(summary, settings))
+    where = where_it_goes(records)
+    text = markdown(summary, settings)
+    if where["seeds"]:
+        text += "\nWhere the difference goes, by round:\n\n" + where_table(where) + "\n"
+    (out / "pedagogy.md").write_text(text)
     results = args.results or (None if args.tiny else ROOT / "docs" / "results" / "pedagogy.json")
     if results:
         write_results(results, config=base, seed=None, figures=summary, table=strategy_table)
+        if where["seeds"]:
+            by_module = results.with_name(f"{results.stem}_by_module.json")
+            write_results(by_module, config=base, seed=None, figures=where, table=where_table)
 
     from ioa_agent.report import figures
 

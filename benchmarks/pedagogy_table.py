@@ -4,7 +4,9 @@ A record is what `pedagogy.run_record` writes into a run's results file. `summar
 gives each strategy's mean ± std over seeds, `ioa` against each other strategy on the
 same seeds and probes (seed-aware intervals at 95% and Bonferroni-corrected), and the
 tokens `ioa` needs to reach `uniform+pick`'s final accuracy; `strategy_table` and
-`markdown` render them. Nothing here runs or reads a run.
+`markdown` render them. `where_it_goes` splits `ioa`'s difference from `uniform+pick`
+by module and round (with what `ioa` taught each round); `where_table` renders it.
+Nothing here runs or reads a run.
 """
 
 from __future__ import annotations
@@ -122,6 +124,58 @@ def strategy_table(summary: dict[str, Any]) -> str:
         "training steps",
         "wall s",
     ]
+    return markdown_table(header, rows)
+
+
+def where_it_goes(records: list[dict[str, Any]], a: str = "ioa", b: str = PICK) -> dict[str, Any]:
+    """Per module and round, `a`'s accuracy minus `b`'s (mean and std over the seeds
+    both ran), the same for all modules together, and the skills `a`'s gate judged
+    each round (what it taught), with how many seeds taught each."""
+    runs = {(r["strategy"], r["seed"]): r for r in records}
+    seeds = sorted(s for m, s in runs if m == a and (b, s) in runs)
+    if not seeds:
+        return {"a": a, "b": b, "seeds": [], "rounds": [], "modules": {}, "all": [], "taught": []}
+    pairs = [(runs[(a, s)]["rounds"], runs[(b, s)]["rounds"]) for s in seeds]
+    n = min(min(len(x), len(y)) for x, y in pairs)
+    modules = sorted(runs[(a, seeds[0])]["p_t"])
+
+    def diffs(get: Any) -> list[list[float]]:
+        return [mean_std([get(x[i]) - get(y[i]) for x, y in pairs]) for i in range(1, n)]
+
+    taught: list[dict[str, int]] = [{} for _ in range(1, n)]
+    for s in seeds:
+        for gate in runs[(a, s)].get("gates") or []:
+            if 1 <= gate["round"] < n:
+                for skill in {x["skill"] for x in gate["skills"]}:
+                    cell = taught[gate["round"] - 1]
+                    cell[skill] = cell.get(skill, 0) + 1
+    return {
+        "a": a,
+        "b": b,
+        "seeds": seeds,
+        "rounds": list(range(1, n)),
+        "modules": {m: diffs(lambda r, m=m: r["p_s"].get(m, 0.0)) for m in modules},
+        "all": diffs(lambda r: r["accuracy"]),
+        "taught": taught,
+    }
+
+
+def where_table(where: dict[str, Any]) -> str:
+    """Rows: what `a` taught, all modules, then each module; columns: rounds."""
+    n = len(where["seeds"])
+    taught = [
+        ", ".join(
+            f"{skill.split('/')[-1]}" + ("" if k == n else f" ({k} of {n} seeds)")
+            for skill, k in sorted(cell.items())
+        )
+        or "nothing judged"
+        for cell in where["taught"]
+    ]
+    rows = [[f"{where['a']} taught", *taught]]
+    rows.append(["all modules", *(f"{d[0]:+.3f} ± {d[1]:.3f}" for d in where["all"])])
+    rows += [[m, *(f"{d[0]:+.2f} ± {d[1]:.2f}" for d in ds)] for m, ds in where["modules"].items()]
+    header = [f"{where['a']} minus {where['b']} ({n} seed{'s' * (n != 1)})"]
+    header += [f"round {r}" for r in where["rounds"]]
     return markdown_table(header, rows)
 
 

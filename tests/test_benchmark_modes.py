@@ -86,3 +86,7 @@ def test_small_mode_writes_a_valid_results_file(
     assert record["table"].split(":")[0] in (f"benchmarks/{name}.py", f"benchmarks/{name}_table.py")
     assert record["figures"] and record["readme_table"].startswith("| ")
     assert rebuild_table(record) == record["readme_table"]
+    if name == "pedagogy":  # and ioa minus uniform+pick per module and round, beside it
+        where = json.loads(out.with_name("pedagogy_by_module.json").read_text())
+        assert where["figures"]["seeds"] == [0] and where["figures"]["rounds"] == [1, 2]
+        assert rebuild_table(where) == where["readme_table"]
