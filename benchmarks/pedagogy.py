@@ -38,7 +38,8 @@ Identifier's and the Organizer's share.
 
 --tiny uses a random-weight few-layer student: its numbers show the machinery, not
 the method. The SmolLM2 run uses the demo's sizes (ioa_agent/defaults/demo.yaml)
-except for the budget, rounds, steps and probes below (--estimate prints the time they
+except for the budget, rounds, steps and probes below, and the Organizer's stages
+(`WHOLE_LAYERS`) (--estimate prints the time they
 take here); on a GPU raise --rounds and --steps. Every strategy scores every probe every
 round (`assess.scope: all`), so each has a learning curve.
 """
@@ -67,7 +68,7 @@ from pedagogy_table import (  # noqa: E402
 from ioa_agent.config import parse_config  # noqa: E402
 from ioa_agent.config_file import load_config  # noqa: E402
 from ioa_agent.organizer.curriculum import replay_count, round_steps  # noqa: E402
-from ioa_agent.pedagogy.strategies import METHODS  # noqa: E402
+from ioa_agent.pedagogy.strategies import METHODS, uses_organizer  # noqa: E402
 from ioa_agent.report.data import gather  # noqa: E402
 from ioa_agent.results import write_results  # noqa: E402
 
@@ -76,6 +77,10 @@ SECONDS_PER_STEP = 4.5  # all-linear LoRA, batch 8, packed rows of a demo round
 SECONDS_PER_PROBE = 66.0 / 288  # 40 new tokens at most, batched
 SECONDS_ADAPT_ROUND = 40.0  # writing, scoring renderings, the student's self-replay answers
 RESULTS_DIR = ROOT / "docs" / "results" / "pedagogy"
+WHOLE_LAYERS = {"max_skills_per_stage": None}
+"""Strategies with the Organizer stage a whole layer of the skill graph (the method's
+default), not the demo's one skill: four rounds of one skill each teach four of the
+36 skills the probes ask about."""
 
 
 def tiny_model(folder: Path) -> Path:
@@ -243,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             name = f"{method}-s{seed}"
             path = results_dir / f"{name}.json"
             config = {**base, "strategy": method, "seed": seed}
+            if method in METHODS and uses_organizer(method) and not args.tiny:
+                config = {**config, "organizer": {**base["organizer"], **WHOLE_LAYERS}}
             if method == PICK:
                 ioa = results_dir / f"ioa-s{seed}.json"
                 picked = json.loads(ioa.read_text())["figures"]["rule_pick"]

@@ -15,6 +15,8 @@ from ioa_agent.organizer.curriculum import (
     round_steps,
     topological_stages,
     weak,
+    wilson,
+    within_reach,
 )
 
 EDGES = {("a", "b"): 1.0, ("b", "c"): 0.5, ("x", "d"): 0.9, ("a", "d"): 0.4}
@@ -85,6 +87,32 @@ def test_zpd_odd_split_puts_the_extra_module_in_the_easier_half():
         {"skills": ["p", "q"], "bridge": False},
         {"skills": ["r"], "bridge": True},
     ]
+
+
+def test_zpd_counts_only_a_drop_the_probes_establish() -> None:
+    """On 8 probes a skill, 2/8 against 1/8 is one probe: with the counts the layer
+    stays whole (measured: without them the untrained student's scores split every
+    layer into one-skill stages). A drop from 16/16 to 0/16 is real and still bridges."""
+    layer = [["a"], ["b", "c", "d"]]
+    p_s = {"a": 0.25, "b": 0.25, "c": 0.125, "d": 0.0}
+    assert len(apply_zpd(layer, p_s)) == 4  # the exact means: split to single skills
+    eight = {k: 8 for k in "abcd"}
+    assert apply_zpd(layer, p_s, probes=eight) == [
+        {"skills": ["a"], "bridge": False},
+        {"skills": ["b", "c", "d"], "bridge": False},
+    ]
+    sixteen = {"a": 16, "z": 16}
+    assert apply_zpd([["a"], ["z"]], {"a": 1.0, "z": 0.0}, probes=sixteen)[1]["bridge"] is True
+    # an established drop within tau_zpd's allowance still passes
+    assert within_reach(["a"], ["z"], {"a": 1.0, "z": 0.9}, 0.15, {"a": 64, "z": 64})
+    assert not within_reach(["a"], ["z"], {"a": 1.0, "z": 0.5}, 0.15, {"a": 64, "z": 64})
+
+
+def test_wilson_interval() -> None:
+    lo, hi = wilson(0.5, 100)
+    assert lo == pytest.approx(0.404, abs=1e-3) and hi == pytest.approx(0.596, abs=1e-3)
+    assert wilson(0.0, 8)[0] == 0.0 and wilson(0.0, 8)[1] == pytest.approx(0.324, abs=1e-3)
+    assert wilson(0.3, 0) == (0.0, 1.0)
 
 
 def test_weak_skills():

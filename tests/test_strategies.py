@@ -23,6 +23,8 @@ from ioa_agent.pedagogy.strategies import (
     flat_plan,
     from_failures,
     is_flat,
+    plan_chunks,
+    plan_passes,
     rewrites,
     round_allowance,
     sample_ids,
@@ -281,3 +283,60 @@ def test_self_replay_asks_what_the_round_share_pays_for(tiny_model: Path, tmp_pa
     cut = {e["key"]: e["payload"] for e in run.store.events("budget")}
     assert cut["budget:1:self_replay"]["detail"] == f"asks 10 of {want} questions"
     assert cut["budget:2:self_replay"]["detail"] == f"asks 0 of {want} questions"
+
+
+def test_plan_chunks_take_the_entries_in_turn() -> None:
+    """A batch of each entry in turn: a cut after any batch leaves every entry with
+    its batches up to the same point (or one fewer)."""
+    got = list(plan_chunks(["a", "b", "c"], [24, 20, 6], 8, None))
+    assert got == [
+        (0, "a", 0), (0, "b", 0), (0, "c", 0),
+        (0, "a", 8), (0, "b", 8),
+        (0, "a", 16), (0, "b", 16),
+    ]  # fmt: skip
+    # entries of one batch each come in plan_passes' order, pass after pass
+    one = list(plan_chunks(["x", "y"], [6, 6], 8, 1000))
+    assert [(r, e) for r, e, _ in one] == list(plan_passes(["x", "y"], 1000))
+    assert {f for _, _, f in one} == {0}
+    with pytest.raises(ValueError, match="one size per entry"):
+        list(plan_chunks(["a"], [1, 2], 8, None))
+
+
+def test_a_cut_short_round_writes_every_skill_of_its_stage(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """A stage of three skills whose round's share pays for about a third of its seeds:
+    the teacher's batches take the skills in turn, so each skill gets items (written
+    skill after skill, the first took the whole share and the other two none)."""
+    from ioa_agent.adapter.writing import synthesize
+    from ioa_agent.nodes.diagnose import ensure_probes
+
+    stage = ["arithmetic/addition@2", "arithmetic/multiplication@1", "arithmetic/subtraction@1"]
+    state = {
+        "diagnosis": {"gaps": {}},
+        "curriculum": {"cycle": 1, "stages": [{"skills": stage, "bridge": False}], "stage": 0},
+        "level_ratios": {},
+        "remedial": 0,
+    }
+    big = {"seeds_per_module": 24, "j": 3, "renderings": []}  # no rendering to reserve for
+
+    def written(name: str, budget: int | None) -> tuple[dict[str, int], int, int]:
+        teacher = {"budget_tokens": budget, "max_concurrency": 4}
+        cfg = tiny_config(tiny_model, max_rounds=1, adapter=big, teacher=teacher)
+        run = create_run(parse_config(cfg), tmp_path, name)
+        ensure_probes(run)
+        start = run.teacher.spent_tokens()
+        counts: dict[str, int] = {}
+        for item, _ in synthesize(run, state, 1):  # type: ignore[arg-type]
+            key = f"{item.module}@{item.level}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts, start, run.teacher.spent_tokens() - start
+
+    whole, probes, cost = written("whole", None)
+    assert sorted(whole) == stage and all(n == 24 * 3 for n in whole.values()), whole
+    cut, start, spent = written("cut", probes + cost // 3)
+    assert start == probes
+    assert sorted(cut) == stage, cut  # every skill of the stage was written
+    assert max(cut.values()) <= 2 * min(cut.values()), cut
+    assert sum(cut.values()) < sum(whole.values()) / 2, cut
+    assert spent <= cost // 3 + cost // 10, (spent, cost)

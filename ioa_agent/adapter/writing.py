@@ -4,10 +4,12 @@ For each entry of the round's plan (`round_plan`: the run's strategy, the stage'
 skills and their ratios, remedial or bridging), seed items come from the seed pool or
 the teacher (`domains.seed.seed_items`); the teacher synthesizes J new items per seed
 (Eq. 1), solves each and rewrites it with the strategies the diagnosis calls for
-(`make_items`), one concurrent teacher batch per step. `targeted` instead synthesizes
-from the student's failures (`synthesize_from_failures`). Writing stops at the round's
-share of the budget (`adapter.budget`). Nothing here verifies, filters, renders or
-saves the items: the adapt node does, with the rest of the Adapter.
+(`make_items`), one concurrent teacher batch per step; the plan's entries take turns
+a batch at a time (`plan_chunks`), so a stage's skills share a cut-short round evenly.
+`targeted` instead synthesizes from the student's failures (`synthesize_from_failures`).
+Writing stops at the round's share of the budget (`adapter.budget`). Nothing here
+verifies, filters, renders or saves the items: the adapt node does, with the rest of
+the Adapter.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ioa_agent.organizer.skills import skill_ratios
 from ioa_agent.pedagogy.strategies import (
     flat_plan,
     is_flat,
+    plan_chunks,
     plan_passes,
     rewrites,
     sample_ids,
@@ -46,33 +49,42 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
     candidates: list[tuple[Item, str | None]] = []
     with progress_bar(f"adapt round {rnd}", len(plan) * cfg.seeds_per_module * cfg.j) as advance:
         try:
-            # with a budget, passes over the plan (fresh seeds each) fill the round's share
+            # with a budget, passes over the plan (fresh seeds each) fill the round's share;
+            # the entries take turns a teacher batch at a time, so a cut shares evenly
             budget = run.config.teacher.budget_tokens
             width = run.config.teacher.max_concurrency
-            for rep, (module, level, variant) in plan_passes(plan, budget):
-                if out_of_budget(len(candidates), min(cfg.seeds_per_module, width) * cfg.j):
-                    if rep == 0:
-                        skipped(run, rnd, "writing", f"stopped before {module}@{level}")
+            sizes = [
+                seeds_per_entry(method, cfg.seeds_per_module, specs[m].levels, flat)
+                for m, _, _ in plan
+            ]
+            drawn: dict[tuple[int, int], list[Item]] = {}
+            for rep, (i, entry), first in plan_chunks(list(enumerate(plan)), sizes, width, budget):
+                module, level, variant = entry
+                # an entry's first batch is judged at a full batch of seeds
+                batch = (
+                    min(cfg.seeds_per_module, width) if first == 0 else min(width, sizes[i] - first)
+                )
+                upcoming = batch * cfg.j
+                if out_of_budget(len(candidates), upcoming):
+                    if rep == 0 or first:
+                        where = "within" if first else "before"
+                        skipped(run, rnd, "writing", f"stopped {where} {module}@{level}")
                     break
                 wanted = choose_strategies(gaps.get(module, 1.0), variant)
                 strategies = [s for s in wanted if s in cfg.strategies]
-                tag = (rnd,) if rep == 0 else (rnd, rep)
-                seed = derive_seed(run.config.seed, "seed", module, level, variant, *tag)
-                n = seeds_per_entry(method, cfg.seeds_per_module, specs[module].levels, flat)
-                seeds = seed_items(run, specs[module], level, n, seed)
-                run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
+                key = (rep, i)
+                if key not in drawn:
+                    tag = (rnd,) if rep == 0 else (rnd, rep)
+                    seed = derive_seed(run.config.seed, "seed", module, level, variant, *tag)
+                    drawn[key] = seeds = seed_items(run, specs[module], level, sizes[i], seed)
+                    run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
+                    if run.config.seed_data is not None:  # seed items with a worked solution
+                        candidates += [(s, s.answer) for s in seeds if s.rationale]
+                chunk = drawn[key][first : first + width]
                 rewrite = strategies if rewrites(method) else None
-                if run.config.seed_data is not None:  # seed items with a worked solution
-                    candidates += [(s, s.answer) for s in seeds if s.rationale]
-                # a teacher batch of seeds at a time, so the share is checked between them
-                for first in range(0, len(seeds), width):
-                    chunk = seeds[first : first + width]
-                    if first and out_of_budget(len(candidates), len(chunk) * cfg.j):
-                        skipped(run, rnd, "writing", f"stopped within {module}@{level}")
-                        break
-                    candidates += make_items(
-                        run, chunk, level, rewrite, variant, rnd, advance, offset=first
-                    )
+                candidates += make_items(
+                    run, chunk, level, rewrite, variant, rnd, advance, offset=first
+                )
         except BudgetSpent:  # keep what was made; the run records what it spent
             skipped(run, rnd, "writing", "stopped: the budget is spent")
     return candidates

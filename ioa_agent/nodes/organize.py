@@ -4,12 +4,13 @@ After a diagnosis it turns the target modules into skills (a module at one level
 every unmastered level of a target, plus the unmastered skills they need), lays them
 out along the skill graph (topological stages: level n after level n−1, and after the
 skills of other modules the domain says it needs), and keeps each step within the zone
-of proximal development (Eq. 8 on the skills' scores: split a stage or mark it for
-bridging data). Later visits advance to the next stage (after the mastery gate, or an
-escalation that moved on), put a skill that fell below τ_mastery after it had passed
-back into the curriculum as the next stage, pass over a stage whose skills all reach
-τ_mastery already (counted as passed: re-checked every round, not taught), or re-plan
-with a person's feedback.
+of proximal development (Eq. 8 on the skills' scores, counting only a drop their
+probes can tell from noise: split a stage or mark it for bridging data). Later
+visits advance to the next stage (after the mastery gate, or an escalation that moved
+on), put a skill that fell below τ_mastery after it had passed back into the
+curriculum as the next stage, pass over a stage whose skills all reach τ_mastery
+already (counted as passed: re-checked every round, not taught), or re-plan with a
+person's feedback.
 Strategies without the Organizer (config `strategy`, pedagogy.strategies) get one
 unordered stage of every skill of their targets. It makes no teacher calls and trains
 nothing: planning only, from the scores in the state.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 
 from langgraph.runtime import Runtime
 
@@ -37,6 +39,7 @@ from ioa_agent.organizer.skills import (
     forgotten,
     module_of,
     skill_edges,
+    skill_id,
     skill_ratios,
 )
 from ioa_agent.pedagogy.strategies import choose_targets, uses_organizer
@@ -67,7 +70,8 @@ def plan(run: Run, state: State) -> list[dict]:
     mastered = {s for s, r in scores.items() if r >= tau}
     layers = topological_stages(skills, edges, mastered)
     layers = cap_stages(layers, scores, run.config.organizer.max_skills_per_stage)
-    return apply_zpd(layers, scores, run.config.organizer.tau_zpd)
+    probes = Counter(skill_id(p.module, p.level) for p in run.store.items("probe"))
+    return apply_zpd(layers, scores, run.config.organizer.tau_zpd, probes)
 
 
 def organize(state: State, runtime: Runtime[Context]) -> State:

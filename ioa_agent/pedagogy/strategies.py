@@ -135,6 +135,27 @@ def plan_passes(entries: Sequence[T], budget: int | None) -> Iterator[tuple[int,
             yield rep, entry
 
 
+def plan_chunks(
+    entries: Sequence[T], sizes: Sequence[int], width: int, budget: int | None
+) -> Iterator[tuple[int, T, int]]:
+    """(pass, entry, first seed) over the plan, one teacher batch of `width` seeds at a
+    time, taking the entries in turn: every entry's first batch, then every entry's
+    second, and so on (`sizes`: each entry's seed count). Passes as in `plan_passes`.
+
+    So when a round's share of the budget runs out part-way, every skill of the stage
+    has had its batches up to the same point, instead of the first skill all of its
+    seeds and the last none. A plan whose entries fit one batch each is taken in the
+    order of `plan_passes`.
+    """
+    if len(sizes) != len(entries) or width < 1:
+        raise ValueError(f"need one size per entry and width >= 1, got {sizes}, {width}")
+    for rep in range(1 if budget is None else MAX_PASSES):
+        for first in range(0, max(sizes, default=0), width):
+            for entry, size in zip(entries, sizes, strict=True):
+                if first < size:
+                    yield rep, entry, first
+
+
 def budget_left(budget: int | None, spent: int) -> bool:
     """Whether any teacher tokens remain (always, without a budget)."""
     return budget is None or spent < budget
