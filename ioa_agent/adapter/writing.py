@@ -53,16 +53,19 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
             # the entries take turns a teacher batch at a time, so a cut shares evenly
             budget = run.config.teacher.budget_tokens
             width = run.config.teacher.max_concurrency
+            # a stage's skills share the round: each takes a turn of its share of a batch
+            # (a flat plan's shuffled order spreads its cover over rounds instead)
+            grain = width if flat else max(1, width // len(plan))
             sizes = [
                 seeds_per_entry(method, cfg.seeds_per_module, specs[m].levels, flat)
                 for m, _, _ in plan
             ]
             drawn: dict[tuple[int, int], list[Item]] = {}
-            for rep, (i, entry), first in plan_chunks(list(enumerate(plan)), sizes, width, budget):
+            for rep, (i, entry), first in plan_chunks(list(enumerate(plan)), sizes, grain, budget):
                 module, level, variant = entry
-                # an entry's first batch is judged at a full batch of seeds
+                # an entry's first batch is judged at a full batch of its seeds
                 batch = (
-                    min(cfg.seeds_per_module, width) if first == 0 else min(width, sizes[i] - first)
+                    min(cfg.seeds_per_module, grain) if first == 0 else min(grain, sizes[i] - first)
                 )
                 upcoming = batch * cfg.j
                 if out_of_budget(len(candidates), upcoming):
@@ -80,7 +83,7 @@ def synthesize(run: Run, state: State, rnd: int) -> list[tuple[Item, str | None]
                     run.store.save_items(seeds, "seed", rnd, run.teacher.model_id)
                     if run.config.seed_data is not None:  # seed items with a worked solution
                         candidates += [(s, s.answer) for s in seeds if s.rationale]
-                chunk = drawn[key][first : first + width]
+                chunk = drawn[key][first : first + grain]
                 rewrite = strategies if rewrites(method) else None
                 candidates += make_items(
                     run, chunk, level, rewrite, variant, rnd, advance, offset=first
